@@ -1,0 +1,1 @@
+"""Calibration inputs of the Hong Kong model: `hk.yaml` (parameters) and `data/` (sourced CSV rows)."""

@@ -1,0 +1,26 @@
+"""The one error type for bad input: it names the file, the line, the key path and what was expected.
+
+The CLI turns it into a single line on stderr and exit status 2; nothing else in the package
+catches it.
+"""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad input, located: `file:line: key.path: message`.
+
+    `line` is 1-based and None where unknown (e.g. a value given with --set); `key` is a dotted
+    path such as `levers.talent.extension_rate[2026]`, or empty for file-level problems.
+    """
+
+    def __init__(self, file: str, message: str, *, line: int | None = None, key: str = "") -> None:
+        self.file = str(file)
+        self.line = line
+        self.key = key
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"

@@ -1,0 +1,261 @@
+"""Calibrated inputs: `calibration/hk.yaml` and its sourced CSV files -> arrays the model uses.
+
+Ages run 0..100 (100 is open-ended: 100 and over); the sex axis is (female, male). Everything
+here is the same for every run of a batch; what varies by run lives in `sim.params`.
+Population figures from C&SD include foreign domestic helpers (FDH); they are removed here,
+since the model's population excludes them everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim import yamldoc
+from sim.errors import InputError
+from sim.occupation import OCCUPATIONS
+
+AGES = 101
+SEXES = ("female", "male")
+ADULT = 15  # first working age (years)
+
+
+class Parameter(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    value: Any
+    unit: str
+    source: str
+    tuned: bool = False
+
+
+class DataFiles(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    population_bands: str
+    population_sex: str
+    mortality: str
+    participation: str
+    profiles: str
+    flows: str
+    occupations: str
+    targets: str
+
+
+class CalibrationFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    base_year: int = Field(ge=1990, le=2100)
+    demand_base_year: int = Field(ge=1990, le=2100)
+    data: DataFiles
+    parameters: dict[str, Parameter]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything calibrated, as arrays (persons unless stated)."""
+
+    base_year: int
+    demand_base_year: int
+    population: np.ndarray        # (2, 101) persons at mid base_year, excluding FDH
+    mortality: np.ndarray         # (2, 101) probability of dying within the year
+    participation: np.ndarray     # (2, 101) base participation rate, base year
+    profiles: dict[str, np.ndarray]  # name -> (2, 101) shares summing to 1
+    history: dict[str, dict[int, float]]  # metric -> {year: value}, flows.csv
+    shares: dict[str, np.ndarray]  # resident / talent / retraining -> (G,) shares
+    shortage_base: np.ndarray     # (G,) persons, demand base year
+    params: dict[str, Any]        # parameter name -> value
+    targets: list[dict]           # rows of targets.csv
+    files: tuple[Path, ...]       # every file read
+
+    def param(self, name: str) -> Any:
+        return self.params[name]
+
+
+REQUIRED_PARAMETERS = (
+    "population_weight_2020", "fdh_age_range", "fdh_female_share", "birth_female_share",
+    "participation_scale", "participation_trend", "participation_trend_end",
+    "talent_participation", "retraining_exit_rate", "births_projection", "owp_projection",
+    "requirement_base", "productivity_growth",
+)
+
+
+def load(path: str | Path) -> Inputs:
+    """Read the calibration file and its data; raise InputError naming file, line and key."""
+    path = Path(path)
+    doc = yamldoc.read(path)
+    try:
+        calib = CalibrationFile.model_validate(doc.data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = next((doc.lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in doc.lines), None)
+        raise InputError(path, f"{err['msg']}", line=line, key=yamldoc.dotted(loc)) from None
+    missing = [name for name in REQUIRED_PARAMETERS if name not in calib.parameters]
+    if missing:
+        raise InputError(path, f"missing parameter(s): {', '.join(missing)}", key="parameters")
+    params = {name: p.value for name, p in calib.parameters.items()}
+    for name in ("requirement_base", "productivity_growth"):
+        value = params[name]
+        if not isinstance(value, dict) or set(value) != set(OCCUPATIONS):
+            raise InputError(path, f"expected a mapping with one number for each of {', '.join(OCCUPATIONS)}",
+                             line=doc.lines.get(("parameters", name, "value")), key=f"parameters.{name}.value")
+        params[name] = np.array([float(value[g]) for g in OCCUPATIONS])
+    folder = path.parent
+    files = {name: folder / rel for name, rel in calib.data.model_dump().items()}
+    tables = {name: read_table(f) for name, f in files.items()}
+    base = calib.base_year
+    history = _history(tables["flows"])
+    fdh = history.get("fdh_stock", {}).get(base)
+    if fdh is None:
+        raise InputError(files["flows"], f"no fdh_stock row for the base year {base}", key="metric")
+    population = _population(tables["population_bands"], tables["population_sex"], params, fdh, files)
+    return Inputs(
+        base_year=base,
+        demand_base_year=calib.demand_base_year,
+        population=population,
+        mortality=1.0 - np.exp(-_by_age(tables["mortality"], files["mortality"])),
+        participation=np.clip(_by_age(tables["participation"], files["participation"], first=ADULT), 0.0, 1.0),
+        profiles=_profiles(tables["profiles"], files["profiles"]),
+        history=history,
+        shares={kind: _column(tables["occupations"], f"{kind}_share", files["occupations"])
+                for kind in ("resident", "talent", "retraining")},
+        shortage_base=_column(tables["occupations"], "shortage_2023", files["occupations"]),
+        params=params,
+        targets=tables["targets"],
+        files=(path, *files.values()),
+    )
+
+
+def read_table(path: Path) -> list[dict]:
+    """Rows of a calibration CSV; every row needs value, unit and source (and a number in value)."""
+    if not path.is_file():
+        raise InputError(path, "data file not found")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        value_col = "value" if "value" in header else None
+        for col in ("unit", "source"):
+            if col not in header:
+                raise InputError(path, f"missing column {col!r}; every row needs value, unit and source", line=1)
+        rows = []
+        for number, row in enumerate(reader, start=2):
+            if value_col:
+                try:
+                    row["value"] = float(row["value"])
+                except (TypeError, ValueError):
+                    raise InputError(path, f"value {row.get('value')!r} is not a number", line=number,
+                                     key="value") from None
+            row["_line"] = number
+            rows.append(row)
+    if not rows:
+        raise InputError(path, "no data rows")
+    return rows
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of a file's bytes, hex."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _int(row: dict, col: str, path: Path) -> int:
+    try:
+        return int(row[col])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(path, f"{col} {row.get(col)!r} is not a whole number", line=row["_line"], key=col) from None
+
+
+def _spread(lo: int, hi: int, total: float) -> np.ndarray:
+    """Spread a band total over single years of age: evenly, except an open band 80+ (hi 100),
+    which declines geometrically (x0.85 a year) so that few reach 100."""
+    out = np.zeros(AGES)
+    ages = np.arange(lo, hi + 1)
+    weights = 0.85 ** (ages - lo) if hi == AGES - 1 and lo >= 80 else np.ones(ages.size)
+    out[lo:hi + 1] = total * weights / weights.sum()
+    return out
+
+
+def _by_age(rows: list[dict], path: Path, first: int = 0) -> np.ndarray:
+    """(2, 101) array from rows with sex, age_lo, age_hi and a rate in value (same rate each age);
+    ages below `first` are 0 and need no rows."""
+    out = np.full((2, AGES), np.nan)
+    out[:, :first] = 0.0
+    for row in rows:
+        sex = _sex(row, path)
+        out[sex, _int(row, "age_lo", path):_int(row, "age_hi", path) + 1] = row["value"]
+    if np.isnan(out).any():
+        raise InputError(path, f"rows do not cover every age {first}-100 for both sexes")
+    return out
+
+
+def _sex(row: dict, path: Path) -> int:
+    if row.get("sex") not in SEXES:
+        raise InputError(path, f"sex {row.get('sex')!r} is not one of {', '.join(SEXES)}", line=row["_line"], key="sex")
+    return SEXES.index(row["sex"])
+
+
+def _profiles(rows: list[dict], path: Path) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for row in rows:
+        profile = out.setdefault(row["profile"], np.zeros((2, AGES)))
+        profile[_sex(row, path)] += _spread(_int(row, "age_lo", path), _int(row, "age_hi", path), row["value"])
+    for name, profile in out.items():
+        if abs(profile.sum() - 1.0) > 1e-6:
+            raise InputError(path, f"profile {name!r} sums to {profile.sum():.6f}; expected 1", key="value")
+    return out
+
+
+def _history(rows: list[dict]) -> dict[str, dict[int, float]]:
+    out: dict[str, dict[int, float]] = {}
+    for row in rows:
+        out.setdefault(row["metric"], {})[int(row["year"])] = row["value"]
+    return out
+
+
+def _column(rows: list[dict], col: str, path: Path) -> np.ndarray:
+    by_group = {row["occupation"]: row for row in rows}
+    if set(by_group) != set(OCCUPATIONS):
+        raise InputError(path, f"expected one row for each of {', '.join(OCCUPATIONS)}", key="occupation")
+    try:
+        return np.array([float(by_group[g][col]) for g in OCCUPATIONS])
+    except (KeyError, ValueError):
+        raise InputError(path, f"column {col!r} is missing or not a number", key=col) from None
+
+
+def _population(bands: list[dict], by_sex: list[dict], params: dict, fdh: float, files: dict) -> np.ndarray:
+    """Mid-base-year population by sex and single year of age, excluding FDH (persons).
+
+    Both-sexes 10-year bands for 2015 and 2020 are mixed by `population_weight_2020`, split by
+    sex with the mid-2021 female share of the overlapping band, spread over single years, and
+    the FDH stock of the base year is taken out of women (`fdh_female_share`) and men aged
+    `fdh_age_range`, evenly.
+    """
+    weight = float(params["population_weight_2020"])
+    total = np.zeros(AGES)
+    for row in bands:
+        year_weight = {2015: 1.0 - weight, 2020: weight}.get(int(row["year"]))
+        if year_weight is None:
+            raise InputError(files["population_bands"], f"year {row['year']} is not 2015 or 2020", line=row["_line"])
+        total += year_weight * _spread(_int(row, "age_lo", files["population_bands"]),
+                                       _int(row, "age_hi", files["population_bands"]), row["value"])
+    female = np.zeros(AGES)
+    both = np.zeros(AGES)
+    for row in by_sex:
+        lo, hi = _int(row, "age_lo", files["population_sex"]), _int(row, "age_hi", files["population_sex"])
+        band = np.zeros(AGES)
+        band[lo:hi + 1] = row["value"]
+        both += band
+        if row["sex"] == "female":
+            female += band
+    share = np.divide(female, both, out=np.full(AGES, 0.5), where=both > 0)
+    pop = np.stack([total * share, total * (1.0 - share)])
+    lo, hi = (int(a) for a in params["fdh_age_range"])
+    fdh_share = float(params["fdh_female_share"])
+    pop[0, lo:hi + 1] -= fdh * fdh_share / (hi - lo + 1)
+    pop[1, lo:hi + 1] -= fdh * (1.0 - fdh_share) / (hi - lo + 1)
+    if (pop < 0).any():
+        raise InputError(files["flows"], "removing FDH leaves a negative population at some age", key="fdh_stock")
+    return pop

@@ -1,0 +1,137 @@
+"""Scenario + calibrated inputs -> a batch parameter table: arrays over runs (and years).
+
+Every lever and uncertainty becomes an array with a leading run axis, so one engine pass
+advances a whole batch. `build` makes a batch of `runs` identical copies of one scenario;
+`stack` joins batches (same years, same calibration) run-wise, e.g. for sweeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from sim import flows
+from sim.inputs import Inputs
+from sim.occupation import OCCUPATIONS
+from sim.scenario import Scenario
+from sim.schedule import expand
+
+
+@dataclass(frozen=True)
+class Params:
+    """Batch parameters. R = runs, Y = years (start..end), G = occupation groups.
+
+    Year-indexed arrays hold, at index i, the value for the period ending at mid-year years[i]
+    (index 0, the start year, is the initial state and its flows are not simulated).
+    """
+
+    years: np.ndarray                 # (Y,) calendar years
+    talent_arrivals: np.ndarray       # (R, Y) persons/year
+    extension_rate: np.ndarray        # (R, Y) share of expiring visas extended
+    first_visa_years: np.ndarray      # (R,) years
+    renewal_visa_years: np.ndarray    # (R,) years
+    retraining_places: np.ndarray     # (R, Y) places/year
+    completion_rate: np.ndarray       # (R, Y)
+    placement_rate: np.ndarray        # (R, Y)
+    activation_share: np.ndarray      # (R, Y)
+    imported_arrivals: np.ndarray     # (R, Y, G) persons/year
+    contract_years: np.ndarray        # (R,) years
+    female_shift: np.ndarray          # (R, Y) participation points as a fraction (0.01 = 1 pp)
+    older_shift: np.ndarray           # (R, Y) fraction
+    resident_net_migration: np.ndarray  # (R, Y) persons/year
+    owp_arrivals: np.ndarray          # (R, Y) persons/year
+    births: np.ndarray                # (R, Y) persons/year
+    gdp_growth: np.ndarray            # (R,) fraction a year
+    participation_trend: np.ndarray   # (R,) multiplier of the calibrated trends
+    mortality_scale: np.ndarray       # (R,) multiplier of death probabilities
+
+    @property
+    def runs(self) -> int:
+        return self.talent_arrivals.shape[0]
+
+
+def resident_migration_history(inputs: Inputs, years: np.ndarray, extension_rate: np.ndarray,
+                               expiring: np.ndarray) -> np.ndarray:
+    """Net migration of residents by run and period, derived from observed flows (R, Y), persons/year.
+
+    resident = net "other" movement (all but one-way permits) - change in the FDH stock
+               - net talent movement (observed arrivals - departures),
+    where departures follow from the observed arrivals under the run's extension rate (R, Y)
+    and visa lengths (`expiring`, see flows.visa_expiring). NaN where a year has no observation.
+    """
+    h = inputs.history
+    other, fdh, talent = h["net_other_movement"], h["fdh_stock"], h["talent_arrivals_observed"]
+    arrivals = _observed_or(talent, years, np.nan)
+    stock = flows.talent_steady_state(np.full(expiring.shape[0], arrivals[0]), extension_rate[:, 0], expiring)
+    out = np.full(extension_rate.shape, np.nan)
+    for i, year in enumerate(years[1:], start=1):
+        if not (int(year) in other and int(year) in fdh and int(year) - 1 in fdh and int(year) in talent):
+            continue
+        step = flows.talent_step(stock, np.full(stock.shape[0], arrivals[i]), extension_rate[:, i], expiring)
+        stock = step["stock"]
+        net_talent = arrivals[i] - step["departures"].sum(axis=1)
+        out[:, i] = other[int(year)] - (fdh[int(year)] - fdh[int(year) - 1]) - net_talent
+    return out
+
+
+def _observed_or(history: dict[int, float], years: np.ndarray, projection: float) -> np.ndarray:
+    """Observed value for years that have one; `projection` after the last observed year;
+    the first observed value before it (only the start year, whose flows are not simulated)."""
+    last = max(history)
+    values = [history.get(int(y), projection if y > last else history[min(history)]) for y in years]
+    return np.array(values, dtype=float)
+
+
+def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
+    """Parameters for `runs` identical copies of `scenario` (central values of uncertainties)."""
+    years = np.arange(scenario.years.start, scenario.years.end + 1)
+    lev, unc = scenario.levers, scenario.uncertainties
+
+    def per_year(schedule) -> np.ndarray:
+        return np.broadcast_to(expand(schedule, years), (runs, years.size)).copy()
+
+    def per_run(value: float) -> np.ndarray:
+        return np.full(runs, float(value))
+
+    extension_rate = per_year(lev.talent.extension_rate)
+    first_visa = per_run(lev.talent.first_visa_years).astype(np.int64)
+    renewal = per_run(lev.talent.renewal_visa_years).astype(np.int64)
+    observed = resident_migration_history(inputs, years, extension_rate, flows.visa_expiring(first_visa, renewal))
+    last_observed = max(inputs.history["net_other_movement"])
+    migration = np.where(years[None, :] > last_observed, unc.resident_net_migration.value, observed)
+    owp = _observed_or(inputs.history["owp_arrivals"], years, inputs.param("owp_projection"))
+    births = _observed_or(inputs.history["births"], years, inputs.param("births_projection"))
+    workers = lev.importation.workers
+    imported = np.stack([expand(getattr(workers, g), years) for g in OCCUPATIONS], axis=-1)
+    return Params(
+        years=years,
+        talent_arrivals=per_year(lev.talent.arrivals),
+        extension_rate=extension_rate,
+        first_visa_years=first_visa,
+        renewal_visa_years=renewal,
+        retraining_places=per_year(lev.retraining.places),
+        completion_rate=per_year(lev.retraining.completion_rate),
+        placement_rate=per_year(lev.retraining.placement_rate),
+        activation_share=per_year(lev.retraining.activation_share),
+        imported_arrivals=np.broadcast_to(imported, (runs, *imported.shape)).copy(),
+        contract_years=per_run(lev.importation.contract_years).astype(np.int64),
+        female_shift=per_year(lev.participation.female_shift) / 100.0,
+        older_shift=per_year(lev.participation.older_shift) / 100.0,
+        resident_net_migration=migration,
+        owp_arrivals=np.broadcast_to(owp, (runs, years.size)).copy(),
+        births=np.broadcast_to(births, (runs, years.size)).copy(),
+        gdp_growth=per_run(unc.gdp_growth.value),
+        participation_trend=per_run(unc.participation_trend.value),
+        mortality_scale=per_run(unc.mortality_scale.value),
+    )
+
+
+def stack(batches: list[Params]) -> Params:
+    """Join batches run-wise; all must cover the same years."""
+    first = batches[0]
+    if any(not np.array_equal(b.years, first.years) for b in batches):
+        raise ValueError("batches cover different years; stack only batches of one time span")
+    joined = {f.name: np.concatenate([getattr(b, f.name) for b in batches]) for f in fields(Params)
+              if f.name != "years"}
+    return replace(first, **joined)

@@ -1,0 +1,82 @@
+"""Results of a batch: series over (run, year), by occupation group, the ledger and the KPIs.
+
+Year index 0 is the start year's initial state; flows are recorded from index 1 on (the period
+from the previous mid-year to this one), index 0 of a flow series is NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.occupation import OCCUPATIONS
+
+STOCK_METRICS = ("labour_force", "resident_labour_force", "talent_labour_force", "imported_workers",
+                 "retraining_active", "population_15plus", "requirement", "shortage", "talent_stock",
+                 "participation_rate")
+FLOW_METRICS = ("talent_arrivals", "talent_extensions", "talent_departures", "naturalisations",
+                "retraining_placements")
+UNITS = {name: "persons" for name in STOCK_METRICS} | {name: "persons/year" for name in FLOW_METRICS}
+UNITS["participation_rate"] = "share of residents aged 15+ (excl. FDH)"
+GROUP_SERIES = ("supply", "requirement", "shortage", "openings")
+
+
+@dataclass
+class Results:
+    """Everything a run records. metrics: name -> (R, Y); groups: name -> (R, Y, G);
+    ledger: (stock, item) -> (R, Y), items in insertion order, `opening` first, `closing` last."""
+
+    years: np.ndarray
+    metrics: dict[str, np.ndarray]
+    groups: dict[str, np.ndarray]
+    ledger: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, years: np.ndarray, runs: int) -> "Results":
+        shape = (runs, years.size)
+        return cls(years=years,
+                   metrics={name: np.full(shape, np.nan) for name in STOCK_METRICS + FLOW_METRICS},
+                   groups={name: np.full((*shape, len(OCCUPATIONS)), np.nan) for name in GROUP_SERIES})
+
+    @property
+    def runs(self) -> int:
+        return self.metrics["labour_force"].shape[0]
+
+    def metric(self, i: int, **values: np.ndarray) -> None:
+        for name, value in values.items():
+            self.metrics[name][:, i] = value
+
+    def group(self, i: int, **values: np.ndarray) -> None:
+        for name, value in values.items():
+            self.groups[name][:, i] = value
+
+    def ledger_row(self, stock: str, i: int, opening: np.ndarray, closing: np.ndarray, **flows: np.ndarray) -> None:
+        """Record a stock's opening, its named flows (inflows > 0, outflows < 0) and closing for year i."""
+        for item, value in {"opening": opening, **flows, "closing": closing}.items():
+            series = self.ledger.setdefault((stock, item), np.full(self.metrics["labour_force"].shape, np.nan))
+            series[:, i] = value
+
+    def stocks(self) -> list[str]:
+        return list(dict.fromkeys(stock for stock, _ in self.ledger))
+
+    def items(self, stock: str) -> list[str]:
+        return [item for s, item in self.ledger if s == stock]
+
+    def ledger_gap(self) -> np.ndarray:
+        """Largest |closing - opening - sum(flows)| over stocks, for each run and year (R, Y-1), persons."""
+        gaps = []
+        for stock in self.stocks():
+            flows = [self.ledger[(stock, item)] for item in self.items(stock) if item not in ("opening", "closing")]
+            gap = self.ledger[(stock, "closing")] - self.ledger[(stock, "opening")] - np.sum(flows, axis=0)
+            gaps.append(np.abs(gap[:, 1:]))
+        return np.max(gaps, axis=0)
+
+    def run(self, r: int) -> "Results":
+        """The results of run r alone, as a batch of one."""
+        return Results(years=self.years, metrics={k: v[r:r + 1] for k, v in self.metrics.items()},
+                       groups={k: v[r:r + 1] for k, v in self.groups.items()},
+                       ledger={k: v[r:r + 1] for k, v in self.ledger.items()})
+
+    def value(self, metric: str, year: int, r: int = 0) -> float:
+        return float(self.metrics[metric][r, int(np.searchsorted(self.years, year))])

@@ -1,0 +1,342 @@
+"""Scenario files: YAML -> a validated, frozen Scenario.
+
+A scenario names its years, its calibration file, its seed, its levers (policy choices, each a
+dated schedule), its uncertainties (central value and distribution) and its targets. A variant
+is an overlay: `extends: baseline.yaml` plus only what changes; mappings merge key by key (so a
+dated schedule in the overlay adds or replaces dates), anything else replaces. `--set KEY=VALUE`
+overlays single paths from the command line. Every error names the file, line and key path.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from sim import yamldoc
+from sim.errors import InputError
+from sim.schedule import first_year
+
+METRICS = ("labour_force", "requirement", "shortage", "talent_arrivals", "talent_extensions",
+           "talent_stock", "imported_workers", "retraining_placements")
+"""Yearly metrics a target may track (columns of yearly.csv)."""
+
+
+class ScheduleValueError(ValueError):
+    """A bad value in a dated schedule; `year` locates the entry (None for a scalar)."""
+
+    def __init__(self, message: str, year: int | None = None) -> None:
+        super().__init__(message)
+        self.year = year
+
+
+def _schedule_checker(lo: float, hi: float | None, what: str):
+    def check(value: Any) -> float | dict[int, float]:
+        if isinstance(value, Mapping):
+            if not value:
+                raise ScheduleValueError("empty mapping; expected a value or {year: value, ...}")
+            out = {}
+            for year, item in value.items():
+                if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
+                    raise ScheduleValueError(f"{year!r} is not a year; expected {{year: value}} with years like 2025")
+                out[year] = _number(item, lo, hi, what, year)
+            return dict(sorted(out.items()))
+        return _number(value, lo, hi, what, None)
+
+    return check
+
+
+def _number(value: Any, lo: float, hi: float | None, what: str, year: int | None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ScheduleValueError(f"{value!r} is not a number; expected {what}", year)
+    if value != value:
+        raise ScheduleValueError(f"NaN is not allowed; expected {what}", year)
+    if value < lo:
+        raise ScheduleValueError(f"{value} is below the minimum {lo:g}; expected {what}", year)
+    if hi is not None and value > hi:
+        raise ScheduleValueError(f"{value} is above the maximum {hi:g}; expected {what}", year)
+    return float(value)
+
+
+Count = Annotated[Any, BeforeValidator(_schedule_checker(0, None, "a count of persons >= 0, or {year: count}"))]
+Rate = Annotated[Any, BeforeValidator(_schedule_checker(0, 1, "a rate in [0, 1], or {year: rate}"))]
+Shift = Annotated[Any, BeforeValidator(_schedule_checker(-50, 50, "percentage points in [-50, 50], or {year: points}"))]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Years(Strict):
+    start: int = Field(ge=1990, le=2200, description="first year (mid-year stocks); the calibration's base year")
+    end: int = Field(ge=1990, le=2200, description="last year projected")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Years":
+        if self.start >= self.end:
+            raise ValueError(f"start year {self.start} is not before end year {self.end}; expected start < end")
+        return self
+
+
+class Talent(Strict):
+    """Talent admission schemes (TTPS, QMAS, GEP, ASMTP, IANG, TechTAS together)."""
+
+    arrivals: Count = Field(description="talents arriving a year, staying 12 months or more (persons/year)")
+    extension_rate: Rate = Field(description="share of expiring visas that are extended")
+    first_visa_years: int = Field(2, ge=1, le=7, description="length of the first visa (years)")
+    renewal_visa_years: int = Field(3, ge=1, le=7, description="length of each renewal (years)")
+
+
+class Retraining(Strict):
+    """Employees Retraining Board courses."""
+
+    places: Count = Field(description="training places a year (persons/year)")
+    completion_rate: Rate = Field(0.9, description="share of places completed")
+    placement_rate: Rate = Field(0.7, description="share of completers placed in a job")
+    activation_share: Rate = Field(0.3, description="share of placed trainees who were outside the labour force")
+
+
+class Workers(Strict):
+    """Imported workers arriving a year, by occupation group (persons/year)."""
+
+    managers_professionals: Count = 0.0
+    skilled_technical: Count = 0.0
+    service: Count = 0.0
+    manual: Count = 0.0
+    other: Count = 0.0
+
+
+class Importation(Strict):
+    """Labour importation schemes (Supplementary Labour Scheme and sector schemes)."""
+
+    workers: Workers = Field(default_factory=Workers)
+    contract_years: int = Field(2, ge=1, le=10, description="contract length (years); workers leave at its end")
+
+
+class Participation(Strict):
+    """Measures that raise participation, as shifts of the participation rate."""
+
+    female_shift: Shift = Field(0.0, description="percentage points added for women aged 25-59")
+    older_shift: Shift = Field(0.0, description="percentage points added for people aged 60-69")
+
+
+class Levers(Strict):
+    talent: Talent
+    retraining: Retraining
+    importation: Importation = Field(default_factory=Importation)
+    participation: Participation = Field(default_factory=Participation)
+
+
+class Uncertainty(Strict):
+    """An input outside the planner's control: central value and a distribution for Monte Carlo."""
+
+    value: float
+    dist: Literal["fixed", "normal", "uniform"] = "fixed"
+    sd: float = Field(0.0, ge=0)
+    low: float | None = None
+    high: float | None = None
+
+
+class Uncertainties(Strict):
+    gdp_growth: Uncertainty = Field(description="real GDP growth a year (fraction), MP2023: 0.032")
+    resident_net_migration: Uncertainty = Field(
+        description="net migration of residents a year after the observed history (persons/year)")
+    participation_trend: Uncertainty = Uncertainty(value=1.0)
+    mortality_scale: Uncertainty = Uncertainty(value=1.0)
+
+
+class Target(Strict):
+    metric: Literal[METRICS]  # type: ignore[valid-type]
+    min: float | None = None
+    max: float | None = None
+    years: tuple[int, int]
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "Target":
+        if self.min is None and self.max is None:
+            raise ValueError("a target needs min, max or both")
+        if self.years[0] > self.years[1]:
+            raise ValueError(f"years {list(self.years)} are not in order; expected [first, last]")
+        return self
+
+
+class Scenario(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80,
+                      description="names the output folder: letters, digits, _ . -")
+    description: str = ""
+    years: Years
+    calibration: str = Field(description="calibrated parameter file, relative to the scenario file")
+    seed: int = Field(2024, ge=0)
+    levers: Levers
+    uncertainties: Uncertainties
+    targets: dict[str, Target] = Field(default_factory=dict)
+
+
+class Loaded(BaseModel):
+    """A validated scenario and where it came from."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    scenario: Scenario
+    path: Path
+    calibration_path: Path
+    files: tuple[Path, ...]  # every file read: the scenario, what it extends, the calibration
+
+
+def load(path: str | Path, overrides: tuple[str, ...] = ()) -> Loaded:
+    """Read, overlay, override and validate a scenario file; raise InputError on any problem."""
+    path = Path(path)
+    data, origins, files = _resolve(path, ())
+    for item in overrides:
+        _apply_override(data, origins, item)
+    scenario = _validate(data, origins, path)
+    _check_schedules(scenario, origins, path)
+    calib_file, calib_line = origins.get(("calibration",), (path, None))
+    calibration_path = (Path(calib_file).parent / scenario.calibration).resolve() if calib_file != "--set" \
+        else Path(scenario.calibration).resolve()
+    if not calibration_path.is_file():
+        raise InputError(calib_file, f"calibration file {scenario.calibration!r} not found "
+                         f"(looked for {calibration_path})", line=calib_line, key="calibration")
+    return Loaded(scenario=scenario, path=path, calibration_path=calibration_path,
+                  files=tuple(files) + (calibration_path,))
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict, list[Path]]:
+    """Read `path` and what it extends; returns (merged data, key path -> (file, line), files)."""
+    doc = yamldoc.read(path)
+    data = dict(doc.data)
+    origins = {key: (str(path), line) for key, line in doc.lines.items()}
+    files = [path]
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, origins, files
+    if not isinstance(parent, str):
+        raise InputError(path, "expected the path of another scenario file", line=doc.lines.get(("extends",)),
+                         key="extends")
+    base_path = (path.parent / parent).resolve()
+    if base_path in chain or base_path == path.resolve():
+        raise InputError(path, f"{parent!r} extends itself in a cycle", line=doc.lines.get(("extends",)),
+                         key="extends")
+    if not base_path.is_file():
+        raise InputError(path, f"extended file {parent!r} not found (looked for {base_path})",
+                         line=doc.lines.get(("extends",)), key="extends")
+    base, base_origins, base_files = _resolve(base_path, chain + (path.resolve(),))
+    merged = _merge(base, data)
+    base_origins.update({k: v for k, v in origins.items() if k != ("extends",)})
+    return merged, base_origins, base_files + files
+
+
+def _merge(base: Any, over: Any) -> Any:
+    """Deep merge: mappings merge key by key; anything else in `over` replaces."""
+    if isinstance(base, Mapping) and isinstance(over, Mapping):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = _merge(base[key], value) if key in base else value
+        return out
+    return over
+
+
+def _apply_override(data: dict, origins: dict, item: str) -> None:
+    """Apply one `--set a.b.c=VALUE` (VALUE parsed as YAML) in place."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise InputError("--set", f"{item!r} is not KEY=VALUE; e.g. --set levers.talent.arrivals=50000")
+    parts = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
+    try:
+        value, _ = yamldoc.parse(f"v: {raw}", "--set")
+    except InputError as exc:
+        raise InputError("--set", exc.message.replace("the file is", "the value is"), key=key) from None
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = _merge(node.get(parts[-1]), value["v"])
+    for path in [p for p in origins if p[: len(parts)] == parts]:
+        del origins[path]
+    origins[parts] = ("--set", None)
+
+
+def _validate(data: dict, origins: dict, path: Path) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _located(exc.errors()[0], origins, path) from None
+
+
+def _located(error: dict, origins: dict, path: Path) -> InputError:
+    """Turn one pydantic error into an InputError with file, line and key path."""
+    loc = tuple(error["loc"])
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, ScheduleValueError) and cause.year is not None:
+        loc = loc + (cause.year,)
+    file, line = _origin(loc, origins, path)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        message = "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "") + \
+            (f" Expected one of: {', '.join(allowed)}" if allowed else "")
+    elif kind == "missing":
+        message = "missing; this key is required"
+    elif isinstance(cause, ValueError):
+        message = str(cause)
+    else:
+        message = f"{error['msg']}; got {error.get('input')!r}"
+        message = message.replace("Value error, ", "")
+    return InputError(file, message, line=line, key=yamldoc.dotted(loc))
+
+
+def _origin(loc: tuple, origins: dict, path: Path) -> tuple[str, int | None]:
+    """The file and line of the longest prefix of `loc` that has one."""
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in origins:
+            return origins[loc[:n]]
+    return str(path), None
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    model: Any = Scenario
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part) if isinstance(part, str) else None
+        if field is None:
+            return [] if model is not Scenario or loc else list(Scenario.model_fields)
+        model = field.annotation
+    if model is Scenario.model_fields["targets"].annotation:
+        return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    if loc and loc[0] == "targets" and len(loc) == 2:
+        return list(Target.model_fields)
+    return []
+
+
+def _check_schedules(scenario: Scenario, origins: dict, path: Path) -> None:
+    """Every dated lever must give a value for the start year, so no year is left undefined."""
+    start = scenario.years.start
+
+    def walk(model: BaseModel, loc: tuple) -> None:
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                walk(value, loc + (name,))
+            elif isinstance(value, dict) and first_year(value) is not None and first_year(value) > start:
+                file, line = _origin(loc + (name,), origins, path)
+                raise InputError(file, f"first dated value is for {first_year(value)}, after the start year "
+                                 f"{start}; add a value for {start}", line=line, key=yamldoc.dotted(loc + (name,)))
+
+    walk(scenario.levers, ("levers",))
+
+
+def resolved(scenario: Scenario) -> dict:
+    """The scenario as plain data (for the manifest)."""
+    return scenario.model_dump(mode="json")
+
+
+def dump_yaml(scenario: Scenario) -> str:
+    return yaml.safe_dump(resolved(scenario), sort_keys=False)

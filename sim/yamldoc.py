@@ -1,0 +1,127 @@
+"""Safe reading of YAML input files, keeping the line of every key for error messages.
+
+A document is a mapping plus `lines`: key path (tuple of keys) -> 1-based line number. Rejected
+with an InputError naming the file and line: a missing or unreadable file, a file over
+MAX_BYTES, an empty file, a syntax error, aliases or anchors (they can expand without bound),
+duplicate keys, and a top level that is not a mapping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import InputError
+
+MAX_BYTES = 1_000_000
+"""Size cap for a scenario or calibration file (bytes); real ones are a few kilobytes."""
+
+KeyPath = tuple[Any, ...]
+
+
+@dataclass
+class Document:
+    """A parsed YAML mapping with the source line of each key path."""
+
+    path: Path
+    data: dict
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+
+def read(path: str | Path) -> Document:
+    """Read and parse `path` (see the module docstring for what is rejected)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found" if not path.exists() else "not a regular file")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise InputError(path, f"file is {size} bytes; the limit is {MAX_BYTES} bytes")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read the file as UTF-8 text ({exc.__class__.__name__})") from None
+    data, lines = parse(text, path)
+    return Document(path, data, lines)
+
+
+def parse(text: str, origin: str | Path) -> tuple[dict, dict[KeyPath, int]]:
+    """Parse YAML text that must hold a mapping; returns (data, key-path -> line)."""
+    if not text.strip() or _only_comments(text):
+        raise InputError(origin, "the file is empty; expected a YAML mapping of keys to values")
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise InputError(origin, "YAML anchors and aliases are not allowed; write the value out",
+                                 line=event.start_mark.line + 1)
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise InputError(origin, "the file is empty; expected a YAML mapping of keys to values")
+            if not isinstance(node, yaml.MappingNode):
+                raise InputError(origin, f"expected a mapping of keys to values at the top level, found a {_kind(node)}",
+                                 line=node.start_mark.line + 1)
+            lines: dict[KeyPath, int] = {}
+            _index(node, (), lines, origin)
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError(origin, f"YAML syntax error: {problem}", line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise InputError(origin, f"YAML error: {exc}") from None
+    return data, lines
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+
+
+def _kind(node: yaml.Node) -> str:
+    return {yaml.ScalarNode: "single value", yaml.SequenceNode: "list"}.get(type(node), "mapping")
+
+
+def _index(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], origin) -> None:
+    """Record the line of every key under `node`; reject duplicate keys."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set = set()
+        for key_node, value_node in node.value:
+            key = _scalar_key(key_node)
+            where = path + (key,)
+            if key in seen:
+                raise InputError(origin, "duplicate key; each key may appear once in a mapping",
+                                 line=key_node.start_mark.line + 1, key=dotted(where))
+            seen.add(key)
+            lines[where] = key_node.start_mark.line + 1
+            _index(value_node, where, lines, origin)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[path + (i,)] = item.start_mark.line + 1
+            _index(item, path + (i,), lines, origin)
+
+
+def _scalar_key(node: yaml.Node):
+    """The Python value of a scalar key as SafeLoader builds it (so 2023 is an int)."""
+    if not isinstance(node, yaml.ScalarNode):
+        return f"<{_kind(node)}>"
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def dotted(path: KeyPath) -> str:
+    """`('levers', 'talent', 'arrivals', 2026)` -> `levers.talent.arrivals[2026]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
