@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from sim import yamldoc
@@ -266,7 +265,8 @@ def _validate(data: dict, origins: dict, path: Path) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise _located(exc.errors()[0], origins, path) from None
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")  # root cause first
+        raise _located(errors[0], origins, path) from None
 
 
 def _located(error: dict, origins: dict, path: Path) -> InputError:
@@ -337,6 +337,3 @@ def resolved(scenario: Scenario) -> dict:
     """The scenario as plain data (for the manifest)."""
     return scenario.model_dump(mode="json")
 
-
-def dump_yaml(scenario: Scenario) -> str:
-    return yaml.safe_dump(resolved(scenario), sort_keys=False)

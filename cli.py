@@ -1,0 +1,89 @@
+"""`simulate`: the command line. Parses arguments, calls `sim`, prints; nothing else.
+
+Bad input ends with one line on stderr and exit status 2 (no traceback, no output written).
+Heavy modules (numpy's users, matplotlib) load inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from sim import __version__
+from sim.errors import InputError
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(exc: InputError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="simulate")
+def main() -> None:
+    """Hong Kong labour-supply scenario engine.
+
+    \b
+    Example:
+      simulate run scenarios/baseline.yaml
+    """
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder [default: outputs/<scenario name>].")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (overrides the scenario's).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a scenario value, e.g. --set levers.talent.arrivals=50000 (repeatable).")
+@click.option("--no-charts", is_flag=True, help="Skip the PNG/SVG charts (faster).")
+def run(scenario: Path, out: Path | None, seed: int | None, overrides: tuple[str, ...], no_charts: bool) -> None:
+    """Run SCENARIO and write CSV files, charts and a report.
+
+    \b
+    Example:
+      simulate run scenarios/baseline.yaml --out results/base --no-charts
+    """
+    from sim import runner
+    from sim.scenario import load
+
+    try:
+        summary = runner.run(load(scenario, overrides), out=out, seed=seed, charts=not no_charts)
+    except InputError as exc:
+        _fail(exc)
+    click.echo(f"scenario {summary.name}: local labour force (excl. FDH, persons)")
+    click.echo(f"  {summary.now_year} (last observed): {summary.labour_force_now:,.0f}")
+    click.echo(f"  {summary.end_year}: {summary.labour_force_end:,.0f}")
+    click.echo(f"  peak shortage: {summary.peak_shortage:,.0f} persons in {summary.peak_year}")
+    click.echo(f"  {len(summary.files)} files written to {summary.out}/")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a value, as for run.")
+def validate(scenario: Path, overrides: tuple[str, ...]) -> None:
+    """Check SCENARIO and its calibration file; exit 0 if valid, 2 with the first problem if not.
+
+    \b
+    Example:
+      simulate validate scenarios/baseline.yaml
+    """
+    from sim.inputs import load as load_inputs
+    from sim.scenario import load
+
+    try:
+        loaded = load(scenario, overrides)
+        load_inputs(loaded.calibration_path)
+    except InputError as exc:
+        _fail(exc)
+    s = loaded.scenario
+    click.echo(f"{scenario}: valid (scenario {s.name}, {s.years.start}-{s.years.end}, "
+               f"calibration {loaded.calibration_path.name})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Charts in one house style (matplotlib, Agg backend), each saved as PNG and SVG.
+
+matplotlib is imported here only, and this module is imported only when charts are drawn, so
+`simulate validate` and `--no-charts` runs never pay for it. Every axis states its unit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sim.occupation import LABELS, OCCUPATIONS
+from sim.results import Results
+
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#7f7f7f", "#d62728", "#17becf", "#bcbd22",
+           "#8c564b", "#e377c2", "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5")  # tab10 + tab20 tints: distinct
+FLOW_LABELS = {
+    "entry_at_15": "entry at 15", "deaths": "deaths", "resident_net_migration": "resident net migration",
+    "one_way_permits": "one-way permits", "naturalisation": "naturalised talents (as residents)",
+    "participation_change": "participation change (incl. retirement)", "talent_arrivals": "talent arrivals",
+    "talent_departures": "talent departures", "talent_naturalisation": "naturalised talents (leave talent stock)",
+    "imported_arrivals": "imported workers in", "contract_ends": "imported workers out (contract end)",
+    "retraining_activations": "retraining activations", "retraining_exits": "retraining exits",
+}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.hashsalt": "hk-labour-sim", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
+                         "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+                         "figure.dpi": 100, "savefig.dpi": 110})
+    return plt
+
+
+def _save(fig, folder: Path, stem: str) -> list[str]:
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in fig.axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.tight_layout()
+    fig.savefig(folder / f"{stem}.png", metadata={"Software": None})
+    fig.savefig(folder / f"{stem}.svg", metadata={"Date": None, "Creator": None})
+    return [f"{stem}.png", f"{stem}.svg"]
+
+
+def labour_force(results: Results, observed: dict[int, float], last_observed: int, folder: Path,
+                 title: str) -> list[str]:
+    """Labour force (persons), modelled back-cast and projection, with the observed targets."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    years = results.years
+    lf = results.metrics["labour_force"][0] / 1e6
+    ax.plot(years, lf, color=COLOURS[0], lw=2, label="model (central run)")
+    if observed:
+        ax.scatter(list(observed), np.array(list(observed.values())) / 1e6, color=COLOURS[1], zorder=3,
+                   label="observed (calibration targets)")
+    ax.axvspan(years[0], last_observed, color="grey", alpha=0.08, label="back-cast (history)")
+    ax.set(title=title, xlabel="year (mid-year)", ylabel="labour force excl. FDH (million persons)")
+    ax.legend(loc="lower left", frameon=False)
+    return _save(fig, folder, "labour_force")
+
+
+def shortage_by_occupation(results: Results, ranges: dict[str, tuple[float, float, int]], folder: Path,
+                           title: str) -> list[str]:
+    """Shortage by occupation group (persons; < 0 is a surplus), with published ranges."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    years = results.years
+    for g, group in enumerate(OCCUPATIONS):
+        ax.plot(years, results.groups["shortage"][0, :, g] / 1e3, color=COLOURS[g], lw=1.8, label=LABELS[group])
+        if group in ranges:
+            lo, hi, year = ranges[group]
+            ax.errorbar([year], [(lo + hi) / 2e3], yerr=[[(hi - lo) / 2e3]], color=COLOURS[g], capsize=4, lw=1.2)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set(title=title, xlabel="year (mid-year)", ylabel="shortage (thousand persons)")
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    return _save(fig, folder, "shortage_by_occupation")
+
+
+def labour_force_flows(results: Results, folder: Path, title: str) -> list[str]:
+    """Each year's flows into (> 0) and out of (< 0) the labour force, stacked, and the net change."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.4))
+    years = results.years[1:]
+    items = [i for i in results.items("labour_force") if i not in ("opening", "closing")]
+    pos = np.zeros(years.size)
+    neg = np.zeros(years.size)
+    for k, item in enumerate(items):
+        value = results.ledger[("labour_force", item)][0, 1:] / 1e3
+        base = np.where(value >= 0, pos, neg)
+        ax.bar(years, value, bottom=base, color=COLOURS[k % len(COLOURS)], width=0.75,
+               label=FLOW_LABELS.get(item, item))
+        pos, neg = pos + np.maximum(value, 0), neg + np.minimum(value, 0)
+    net = (results.ledger[("labour_force", "closing")][0, 1:] - results.ledger[("labour_force", "opening")][0, 1:])
+    ax.plot(years, net / 1e3, color="black", marker="o", ms=3, lw=1.2, label="net change")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set(title=title, xlabel="year (flows from the previous mid-year)",
+           ylabel="flow (thousand persons a year)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=7)
+    return _save(fig, folder, "labour_force_flows")
+
+
+def close_all() -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

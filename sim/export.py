@@ -1,0 +1,131 @@
+"""Writing a run's files: CSV tables, the manifest, and the atomic swap of the output folder.
+
+Everything is first written into a fresh temporary folder beside the destination; only when
+all files are complete does the temporary folder replace the destination, so a failure leaves
+the previous results intact. CSV numbers are formatted with fixed precision, so the same inputs
+and seed give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from sim.occupation import OCCUPATIONS
+from sim.results import UNITS, Results
+
+YEARLY_COLUMNS = ("year", "labour_force", "requirement", "shortage", "talent_arrivals", "talent_extensions",
+                  "resident_labour_force", "talent_labour_force", "imported_workers", "retraining_active",
+                  "population_15plus", "participation_rate", "talent_stock", "talent_departures",
+                  "naturalisations", "retraining_placements")
+OCCUPATION_COLUMNS = ("year", "occupation", "supply", "requirement", "shortage", "openings")
+LEDGER_COLUMNS = ("year", "stock", "item", "value", "unit")
+KPI_COLUMNS = ("kpi", "year", "value", "target", "met")
+
+COLUMN_UNITS = {
+    "yearly.csv": {"year": "calendar year (mid-year stocks; flows from the previous mid-year)", **UNITS},
+    "occupations.csv": {"year": "calendar year", "occupation": "occupation group", "supply": "persons",
+                        "requirement": "persons", "shortage": "persons (requirement - supply; < 0 is a surplus)",
+                        "openings": "persons/year (expansion + replacement demand)"},
+    "ledger.csv": {"year": "calendar year", "stock": "stock name", "item": "opening, closing or a flow",
+                   "value": "persons (stocks) or persons/year (flows; inflows > 0, outflows < 0)",
+                   "unit": "unit of value"},
+    "kpis.csv": {"kpi": "target name", "year": "calendar year", "value": "value of the target's metric",
+                 "target": "bound(s)", "met": "true or false"},
+}
+
+
+def number(value: float, digits: int = 1) -> str:
+    """Fixed-precision text for a CSV cell; empty for NaN (a flow of the start year)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = f"{value:.{digits}f}"
+    return "0.0" if text in ("-0.0", "-0") else text
+
+
+def _csv(header: Iterable[str], rows: Iterable[Iterable]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def yearly_csv(results: Results, run: int = 0) -> str:
+    digits = {"participation_rate": 6}
+    rows = []
+    for i, year in enumerate(results.years):
+        rows.append([int(year)] + [number(results.metrics[c][run, i], digits.get(c, 1)) for c in YEARLY_COLUMNS[1:]])
+    return _csv(YEARLY_COLUMNS, rows)
+
+
+def occupations_csv(results: Results, run: int = 0) -> str:
+    rows = []
+    for i, year in enumerate(results.years):
+        for g, group in enumerate(OCCUPATIONS):
+            rows.append([int(year), group] + [number(results.groups[c][run, i, g]) for c in OCCUPATION_COLUMNS[2:]])
+    return _csv(OCCUPATION_COLUMNS, rows)
+
+
+def ledger_csv(results: Results, run: int = 0) -> str:
+    rows = []
+    for i, year in enumerate(results.years[1:], start=1):
+        for stock in results.stocks():
+            for item in results.items(stock):
+                unit = "persons" if item in ("opening", "closing") else "persons/year"
+                rows.append([int(year), stock, item, number(results.ledger[(stock, item)][run, i], 3), unit])
+    return _csv(LEDGER_COLUMNS, rows)
+
+
+def kpis_csv(rows: list[dict]) -> str:
+    return _csv(KPI_COLUMNS, [[r["kpi"], r["year"], number(r["value"]), r["target"], str(r["met"]).lower()]
+                              for r in rows])
+
+
+def manifest_json(manifest: dict) -> str:
+    return json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n"
+
+
+@contextmanager
+def staged(destination: Path):
+    """Yield a temporary folder; on success it atomically becomes `destination`.
+
+    The previous `destination` is kept until the new one is in place and removed after; on any
+    error the temporary folder is deleted and `destination` is untouched.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent))
+    try:
+        yield temp
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    old = None
+    if destination.exists():
+        old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
+        os.replace(destination, old)
+    try:
+        os.replace(temp, destination)
+    except BaseException:
+        if old is not None:
+            os.replace(old, destination)
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_text(folder: Path, name: str, text: str) -> Path:
+    path = Path(folder) / name
+    path.write_text(text, encoding="utf-8", newline="")
+    return path

@@ -1,0 +1,35 @@
+"""Target attainment: each scenario target checked year by year against the central run.
+
+A target `{metric, min, max, years: [first, last]}` yields one row per year in that span with
+the metric's value, the bound(s) and whether it was met.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.results import Results
+from sim.scenario import Target
+
+
+def evaluate(targets: dict[str, Target], results: Results, run: int = 0) -> list[dict]:
+    """Rows `kpi, year, value, target, met` for every target and year (run `run` of the batch)."""
+    rows = []
+    for name, target in targets.items():
+        series = results.metrics[target.metric][run]
+        for year in range(target.years[0], target.years[1] + 1):
+            index = np.searchsorted(results.years, year)
+            if index >= results.years.size or results.years[index] != year:
+                continue
+            value = float(series[index])
+            met = not np.isnan(value) and (target.min is None or value >= target.min) and \
+                (target.max is None or value <= target.max)
+            rows.append({"kpi": name, "year": year, "value": value, "target": describe(target), "met": met})
+    return rows
+
+
+def describe(target: Target) -> str:
+    """`>= 35000`, `<= 100000` or `35000..50000`."""
+    if target.min is not None and target.max is not None:
+        return f"{target.min:g}..{target.max:g}"
+    return f">= {target.min:g}" if target.min is not None else f"<= {target.max:g}"

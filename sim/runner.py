@@ -1,0 +1,88 @@
+"""Running a scenario end to end: load inputs, simulate, and write the output folder.
+
+The single place that ties the library together for the CLI; it knows nothing of click.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sim import __version__, export, kpi, report
+from sim.engine import simulate
+from sim.inputs import Inputs, file_hash, load as load_inputs
+from sim.params import build
+from sim.results import Results
+from sim.scenario import Loaded, resolved
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a run reports: where the files went and the headline numbers (persons)."""
+
+    name: str
+    out: Path
+    now_year: int
+    labour_force_now: float
+    end_year: int
+    labour_force_end: float
+    peak_shortage: float
+    peak_year: int
+    files: tuple[str, ...]
+
+
+def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts: bool = True) -> Summary:
+    """Simulate `loaded` (central run) and write its folder atomically; returns the Summary."""
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    scenario = loaded.scenario
+    inputs = load_inputs(loaded.calibration_path)
+    results = simulate(build(scenario, inputs), inputs)
+    rows = kpi.evaluate(scenario.targets, results)
+    now_year = min(int(inputs.param("participation_trend_end")), int(results.years[-1]))
+    headline = {"now_year": now_year, "peak_year": report.peak_year(results)}
+    out = Path(out) if out is not None else Path("outputs") / scenario.name
+    with export.staged(out) as folder:
+        files = {"yearly.csv": export.yearly_csv(results), "occupations.csv": export.occupations_csv(results),
+                 "ledger.csv": export.ledger_csv(results), "kpis.csv": export.kpis_csv(rows)}
+        for name, text in files.items():
+            export.write_text(folder, name, text)
+        drawn = _charts(results, inputs, folder, scenario.name) if charts else []
+        export.write_text(folder, "report.md",
+                          report.markdown(scenario.name, scenario.description, results, rows, headline, drawn))
+        names = sorted([*files, *drawn, "report.md", "manifest.json"])
+        manifest = {
+            "scenario": scenario.name, "version": __version__,
+            "seed": scenario.seed if seed is None else seed, "draws": 0,
+            "resolved_scenario": resolved(scenario),
+            "inputs": {str(p): file_hash(p) for p in (*loaded.files, *inputs.files)},
+            "started": started.isoformat(timespec="seconds"),
+            "duration_seconds": round(time.perf_counter() - clock, 3),
+            "files": names, "units": export.COLUMN_UNITS,
+        }
+        export.write_text(folder, "manifest.json", export.manifest_json(manifest))
+    lf = results.metrics["labour_force"][0]
+    at = {int(y): i for i, y in enumerate(results.years)}
+    return Summary(name=scenario.name, out=out, now_year=now_year, labour_force_now=float(lf[at[now_year]]),
+                   end_year=int(results.years[-1]), labour_force_end=float(lf[-1]),
+                   peak_shortage=results.value("shortage", headline["peak_year"]), peak_year=headline["peak_year"],
+                   files=tuple(names))
+
+
+def _charts(results: Results, inputs: Inputs, folder: Path, name: str) -> list[str]:
+    from sim import charts
+
+    observed = {int(r["year"]): r["value"] for r in inputs.targets
+                if r["metric"] == "labour_force" and r.get("chosen", "yes") == "yes"}
+    ranges = {r["metric"].removeprefix("shortage_"): (r["value"] - float(r["tolerance"]),
+                                                      r["value"] + float(r["tolerance"]), int(r["year"]))
+              for r in inputs.targets if r["metric"].startswith("shortage_")}
+    last = int(inputs.param("participation_trend_end"))
+    try:
+        return (charts.labour_force(results, observed, last, folder, f"{name}: local labour force")
+                + charts.shortage_by_occupation(results, ranges, folder, f"{name}: shortage by occupation group")
+                + charts.labour_force_flows(results, folder, f"{name}: flows in and out of the labour force"))
+    finally:
+        charts.close_all()
