@@ -1,0 +1,226 @@
+"""Rule tests for the pure model equations in sim.flows, on small hand-made arrays.
+
+Values are chosen to be exact in binary floating point, so every assert is exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import flows
+
+
+def eq(actual, expected) -> None:
+    """Exact equality of arrays (shape and every value)."""
+    actual, expected = np.asarray(actual), np.asarray(expected, dtype=float)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    assert np.array_equal(actual, expected), f"\n{actual}\n!=\n{expected}"
+
+
+# --- demography -------------------------------------------------------------------------
+
+def test_deaths():
+    """Deaths are pop x min(1, q x scale), per run scale, capped at the whole cohort."""
+    pop = np.array([[[8, 4, 2], [16, 32, 64]],
+                    [[16, 8, 8], [8, 32, 4]]], dtype=float)
+    q = np.array([[0.125, 0.5, 0.75], [0.25, 0.0625, 1.0]])
+    out = flows.deaths(pop, q, np.array([2.0, 0.5]))
+    eq(out, [[[2, 4, 2], [8, 4, 64]],      # q x 2 = .25, 1, 1.5->1 | .5, .125, 2->1
+             [[1, 2, 3], [1, 1, 2]]])      # q x .5 = .0625, .25, .375 | .125, .03125, .5
+    eq(flows.deaths(pop, q, np.array([0.0, 0.0])), np.zeros_like(pop))
+
+
+def test_distribute():
+    """A yearly total per run is spread over sex and age as total x profile (negative totals too)."""
+    profile = np.array([[0.25, 0.25], [0.5, 0.0]])
+    out = flows.distribute(np.array([100.0, -50.0]), profile)
+    eq(out, [[[25, 25], [50, 0]], [[-12.5, -12.5], [-25, 0]]])
+
+
+def test_net_migration_caps_leavers_at_survivors():
+    """Net migration is max(total x profile, -survivors): never more leavers than survivors; inflows uncapped."""
+    survivors = np.array([[[10, 40], [20, 0]], [[10, 40], [20, 0]]], dtype=float)
+    profile = np.array([[0.25, 0.25], [0.5, 0.0]])
+    out = flows.net_migration(survivors, np.array([-100.0, 60.0]), profile)
+    eq(out, [[[-10, -25], [-20, 0]],      # wants -25, -25, -50, 0: capped at -10 and -20
+             [[15, 15], [30, 0]]])        # inflows as distributed
+    assert (survivors + out >= 0).all()
+
+
+def test_age_one_year_open_age_and_births_split():
+    """Everyone moves up one age, the last (open) age keeps its own plus the previous age; births split by female share."""
+    pop = np.array([[[1, 2, 3, 4], [5, 6, 7, 8]],
+                    [[10, 20, 30, 40], [50, 60, 70, 80]]], dtype=float)
+    out = flows.age_one_year(pop, np.array([100.0, 8.0]), 0.25)
+    eq(out, [[[25, 1, 2, 7], [75, 5, 6, 15]],
+             [[2, 10, 20, 70], [6, 50, 60, 150]]])
+    full = np.ones((1, 2, 101))
+    aged = flows.age_one_year(full, np.array([0.0]), 0.5)
+    assert aged[0, 0, 100] == 2.0 and aged[0, 0, 99] == 1.0 and aged[0, :, 0].sum() == 0.0
+
+
+def test_shift_ages():
+    """A profile moved n years older: zeros at the young end, the last age collects what would pass it."""
+    profile = np.array([[0.125, 0.25, 0.375, 0.25, 0.0], [0.5, 0.25, 0.125, 0.0625, 0.0625]])
+    eq(flows.shift_ages(profile, 2), [[0, 0, 0.125, 0.25, 0.625], [0, 0, 0.5, 0.25, 0.25]])
+    eq(flows.shift_ages(profile, 4), [[0, 0, 0, 0, 1.0], [0, 0, 0, 0, 1.0]])
+    same = flows.shift_ages(profile, 0)
+    eq(same, profile)
+    assert same is not profile
+
+
+# --- participation ------------------------------------------------------------------------
+
+def _by_age(bands: list[tuple[int, int, float]]) -> np.ndarray:
+    out = np.full(101, np.nan)
+    for lo, hi, value in bands:
+        out[lo:hi + 1] = value
+    assert not np.isnan(out).any()
+    return out
+
+
+def test_participation_rates_trend_shifts_clip():
+    """p = clip(scale*base + m*trend*t/100 [15-64] + female_shift [women 25-59] + older_shift [60-69], 0, 1); 0 below 15."""
+    base = np.full((2, 101), 0.5)                      # also nonzero below 15: must be zeroed
+    out = flows.participation_rates(base, 0.75, trend_pp=np.array([12.5, -25.0]),
+                                    trend_multiplier=np.array([1.0, 2.0]), years_since_base=1,
+                                    female_shift=np.array([0.25, 0.0]), older_shift=np.array([0.0, 0.75]))
+    # scale x base = 0.375; run 0 trend: women +0.125, men -0.25; run 1 (x2): women +0.25, men -0.5
+    expected = np.array([
+        [_by_age([(0, 14, 0), (15, 24, 0.5), (25, 59, 0.75), (60, 64, 0.5), (65, 100, 0.375)]),
+         _by_age([(0, 14, 0), (15, 64, 0.125), (65, 100, 0.375)])],
+        [_by_age([(0, 14, 0), (15, 59, 0.625), (60, 69, 1.0), (70, 100, 0.375)]),      # 1.375, 1.125 clipped to 1
+         _by_age([(0, 14, 0), (15, 59, 0.0), (60, 64, 0.625), (65, 69, 1.0), (70, 100, 0.375)])],  # -0.125 -> 0
+    ])
+    eq(out, expected)
+
+
+def test_participation_rates_no_trend_at_base_year():
+    """At t = 0 the trend adds nothing: p = scale x base at 15+, 0 below."""
+    base = np.tile(np.linspace(0.0, 1.0, 101), (2, 1))
+    out = flows.participation_rates(base, 0.5, np.array([10.0, 10.0]), np.array([1.0]), 0,
+                                    np.array([0.0]), np.array([0.0]))
+    expected = 0.5 * base
+    expected[:, :15] = 0.0
+    eq(out, expected[None])
+
+
+def test_labour_force():
+    """Labour force per run is the sum over sex and age of pop x rate."""
+    pop = np.array([[[10, 20, 30], [40, 50, 60]], [[1, 2, 3], [4, 5, 6]]], dtype=float)
+    rates = np.array([[[0, 0.5, 0.25], [1, 0, 0.5]], [[1, 1, 1], [0, 0, 0]]])
+    eq(flows.labour_force(pop, rates), [87.5, 6.0])
+
+
+# --- talent schemes -----------------------------------------------------------------------
+
+def test_visa_expiring():
+    """A visa ends at tenure first, first+renewal, first+2*renewal, ... below 7 (mask columns = tenure 1..6)."""
+    out = flows.visa_expiring(np.array([2, 1, 7, 3]), np.array([3, 1, 3, 2]))
+    assert out.dtype == bool and out.shape == (4, 6)
+    T, F = True, False
+    assert out.tolist() == [[F, T, F, F, T, F],   # first 2, renewal 3: tenures 2 and 5 only
+                            [T, T, T, T, T, T],   # yearly visas
+                            [F, F, F, F, F, F],   # a 7-year first visa never ends before naturalising
+                            [F, F, T, F, T, F]]   # tenures 3 and 5
+
+
+def test_talent_step():
+    """Expiring holders extend at the extension rate or leave; others move up; tenure 6 naturalises; arrivals enter at 0."""
+    stock = np.array([[100, 90, 80, 70, 60, 50, 40]], dtype=float)
+    expiring = flows.visa_expiring(np.array([2]), np.array([3]))
+    out = flows.talent_step(stock, np.array([30.0]), np.array([0.25]), expiring)
+    eq(out["extensions"], [[0, 22.5, 0, 0, 15, 0]])      # 90 and 60 expire on reaching tenure 2 and 5
+    eq(out["departures"], [[0, 67.5, 0, 0, 45, 0]])
+    eq(out["naturalised"], [40])
+    eq(out["stock"], [[30, 100, 22.5, 80, 70, 15, 50]])
+    assert out["stock"].sum() == stock.sum() + 30 - 67.5 - 45 - 40
+
+
+def test_talent_steady_state():
+    """Constant arrivals a, extension e: stock at tenure k = a x e^(visas ended by k); it is a fixed point of talent_step."""
+    expiring = flows.visa_expiring(np.array([2, 2]), np.array([3, 3]))
+    arrivals, ext = np.array([1000.0, 400.0]), np.array([0.5, 1.0])
+    ss = flows.talent_steady_state(arrivals, ext, expiring)
+    eq(ss, [[1000, 1000, 500, 500, 500, 250, 250], [400] * 7])
+    step = flows.talent_step(ss, arrivals, ext, expiring)
+    eq(step["stock"], ss)
+    eq(step["naturalised"] + step["departures"].sum(axis=1), arrivals)
+
+
+def test_talent_by_age():
+    """Talents by age: the arrival profile moved k years older for tenure k, weighted by the stock at k."""
+    profile = np.array([[0.5, 0.25, 0.0, 0.0], [0.25, 0.0, 0.0, 0.0]])
+    out = flows.talent_by_age(np.array([[8.0, 4.0], [0.0, 1.0]]), profile)
+    eq(out, [[[4, 4, 1, 0], [2, 1, 0, 0]],
+             [[0, 0.5, 0.25, 0], [0, 0.25, 0, 0]]])
+
+
+# --- imported workers ---------------------------------------------------------------------
+
+def test_contract_ending():
+    """The mask is True only at contract year index contract_years - 1."""
+    out = flows.contract_ending(np.array([1, 3, 2]), 3)
+    assert out.tolist() == [[True, False, False], [False, False, True], [False, True, False]]
+
+
+def test_imported_step():
+    """Workers in their last contract year leave (by group); the rest move up a year; arrivals start at year 0."""
+    stock = np.array([[[10, 20, 0], [5, 7, 0]],
+                      [[1, 2, 3], [4, 5, 6]]], dtype=float)
+    ending = flows.contract_ending(np.array([2, 3]), 3)
+    out = flows.imported_step(stock, np.array([[3.0, 4.0], [9.0, 8.0]]), ending)
+    eq(out["contract_ends"], [[20, 7], [3, 6]])
+    eq(out["stock"], [[[3, 10, 0], [4, 5, 0]],
+                      [[9, 1, 2], [8, 4, 5]]])
+
+
+def test_imported_steady_state():
+    """Constant arrivals: one intake in each running contract year, zero beyond; a fixed point of imported_step."""
+    arrivals = np.array([[3.0, 4.0], [1.0, 2.0]])
+    contract = np.array([2, 1])
+    ss = flows.imported_steady_state(arrivals, contract, 3)
+    eq(ss, [[[3, 3, 0], [4, 4, 0]], [[1, 0, 0], [2, 0, 0]]])
+    out = flows.imported_step(ss, arrivals, flows.contract_ending(contract, 3))
+    eq(out["stock"], ss)
+    eq(out["contract_ends"], arrivals)
+
+
+# --- retraining ---------------------------------------------------------------------------
+
+def test_retraining_placements():
+    """Placements = places x completion rate x placement rate."""
+    eq(flows.retraining_placements(np.array([1000.0, 64.0]), np.array([0.5, 1.0]), np.array([0.25, 0.0])),
+       [125.0, 0.0])
+
+
+def test_retraining_step():
+    """activation_share of placements join `active`, the rest `movers`; each stock loses exit_rate of its opening."""
+    out = flows.retraining_step(np.array([100.0]), np.array([40.0]), np.array([50.0]), np.array([0.25]), 0.25)
+    eq(out["activations"], [12.5])
+    eq(out["moves"], [37.5])
+    eq(out["active_exits"], [25.0])
+    eq(out["mover_exits"], [10.0])
+    eq(out["active"], [87.5])
+    eq(out["movers"], [67.5])
+
+
+# --- demand -------------------------------------------------------------------------------
+
+def test_requirement_forward_and_backward():
+    """Requirement = base x ((1 + gdp) / (1 + productivity_g))^t, t negative for a back-cast."""
+    base = np.array([100.0, 200.0])
+    gdp, prod = np.array([1.0, 0.0]), np.array([0.0, 1.0])      # factors: run 0 (2, 1), run 1 (1, 0.5)
+    eq(flows.requirement(base, gdp, prod, 2), [[400, 200], [100, 50]])
+    eq(flows.requirement(base, gdp, prod, -2), [[25, 200], [100, 800]])
+    eq(flows.requirement(base, gdp, prod, 0), [[100, 200], [100, 200]])
+
+
+def test_supply_by_group():
+    """Supply_g = resident x s_res + talent x s_tal + imported_g + active x s_ret + movers x (s_ret - s_res)."""
+    shares = {"resident": np.array([0.75, 0.25]), "talent": np.array([0.5, 0.5]),
+              "retraining": np.array([0.25, 0.75])}
+    out = flows.supply_by_group(np.array([100.0]), np.array([8.0]), np.array([[1.0, 2.0]]), np.array([4.0]),
+                                np.array([8.0]), shares)
+    eq(out, [[75 + 4 + 1 + 1 - 4, 25 + 4 + 2 + 3 + 4]])
+    assert out.sum() == 100 + 8 + 3 + 4          # movers change the mix, not the total
