@@ -57,7 +57,7 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
             "scenario": scenario.name, "version": __version__,
             "seed": scenario.seed if seed is None else seed, "draws": 0,
             "resolved_scenario": resolved(scenario),
-            "inputs": {str(p): file_hash(p) for p in (*loaded.files, *inputs.files)},
+            "inputs": {_shown(p): file_hash(p) for p in (*loaded.files, *inputs.files)},
             "started": started.isoformat(timespec="seconds"),
             "duration_seconds": round(time.perf_counter() - clock, 3),
             "files": names, "units": export.COLUMN_UNITS,
@@ -69,6 +69,15 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
                    end_year=int(results.years[-1]), labour_force_end=float(lf[-1]),
                    peak_shortage=results.value("shortage", headline["peak_year"]), peak_year=headline["peak_year"],
                    files=tuple(names))
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working folder where it lies below it, else absolute."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _charts(results: Results, inputs: Inputs, folder: Path, name: str) -> list[str]:
