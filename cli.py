@@ -22,7 +22,24 @@ def _fail(exc: InputError) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """A click group whose usage errors are one `error:` line on stderr too (exit status 2)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="simulate")
 def main() -> None:
     """Hong Kong labour-supply scenario engine.
@@ -34,8 +51,8 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder [default: outputs/<scenario name>].")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (overrides the scenario's).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -63,7 +80,7 @@ def run(scenario: Path, out: Path | None, seed: int | None, overrides: tuple[str
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a value, as for run.")
 def validate(scenario: Path, overrides: tuple[str, ...]) -> None:
     """Check SCENARIO and its calibration file; exit 0 if valid, 2 with the first problem if not.

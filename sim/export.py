@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.errors import InputError
 from sim.occupation import OCCUPATIONS
 from sim.results import UNITS, Results
 
@@ -100,15 +101,27 @@ def staged(destination: Path):
     """Yield a temporary folder; on success it atomically becomes `destination`.
 
     The previous `destination` is kept until the new one is in place and removed after; on any
-    error the temporary folder is deleted and `destination` is untouched.
+    error the temporary folder (and any parent folders made for it) is deleted and
+    `destination` is untouched.
     """
     destination = Path(destination)
+    if destination.exists() and not destination.is_dir():
+        raise InputError(destination, "output path exists and is not a folder")
+    made = [p for p in (destination.parent, *destination.parent.parents) if not p.exists()]
     destination.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent))
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(temp, 0o777 & ~mask)  # mkdtemp makes 0700; give the folder the usual permissions
     try:
         yield temp
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
+        for folder in made:  # innermost first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         raise
     old = None
     if destination.exists():

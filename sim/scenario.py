@@ -301,19 +301,16 @@ def _origin(loc: tuple, origins: dict, path: Path) -> tuple[str, int | None]:
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
+    """The keys allowed in the mapping at `loc` (for "did you mean"); [] where any key goes."""
     model: Any = Scenario
-    for part in loc:
+    for n, part in enumerate(loc):
+        if model is Scenario and part == "targets":
+            return [] if len(loc) == 1 else (list(Target.model_fields) if len(loc) == 2 else [])
         field = getattr(model, "model_fields", {}).get(part) if isinstance(part, str) else None
         if field is None:
-            return [] if model is not Scenario or loc else list(Scenario.model_fields)
+            return []
         model = field.annotation
-    if model is Scenario.model_fields["targets"].annotation:
-        return []
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    if loc and loc[0] == "targets" and len(loc) == 2:
-        return list(Target.model_fields)
-    return []
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
 
 
 def _check_schedules(scenario: Scenario, origins: dict, path: Path) -> None:

@@ -1,0 +1,559 @@
+"""Scenario loading: every class of bad input is rejected with a located InputError, and the
+good paths (extends overlays, --set overrides, a frozen result) behave as documented.
+
+Every scenario here is written into tmp_path; the repository is only read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+import sim.yamldoc
+from sim.errors import InputError
+from sim.scenario import Scenario, load
+
+ROOT = Path(__file__).resolve().parent.parent
+CALIBRATION = ROOT / "calibration" / "hk.yaml"
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+
+# A small valid scenario in block style, so that every key sits on its own line.
+VALID = f"""\
+name: probe
+description: a small valid scenario for tests
+years:
+  start: 2017
+  end: 2035
+calibration: {json.dumps(str(CALIBRATION))}
+seed: 7
+levers:
+  talent:
+    arrivals:
+      2017: 30000
+      2025: 35000
+    extension_rate: 0.5
+  retraining:
+    places: 130000
+uncertainties:
+  gdp_growth: {{value: 0.032}}
+  resident_net_migration: {{value: -30000}}
+targets:
+  admission:
+    metric: talent_arrivals
+    min: 35000
+    years: [2025, 2030]
+"""
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def write(folder: Path, text: str, name: str = "scenario.yaml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def edit(old: str, new: str, text: str = VALID) -> str:
+    """`text` with the single occurrence of `old` replaced by `new`."""
+    assert text.count(old) == 1, f"{old!r} must occur exactly once in the template"
+    return text.replace(old, new)
+
+
+def line_of(text: str, needle: str, nth: int = 1) -> int:
+    """1-based number of the line holding the nth occurrence of `needle`."""
+    hits = [i for i, line in enumerate(text.splitlines(), start=1) if needle in line]
+    assert len(hits) >= nth, f"{needle!r} occurs {len(hits)} times"
+    return hits[nth - 1]
+
+
+def expect_error(path, *, file, line, key, text, overrides=()) -> InputError:
+    """load(path, overrides) raises an InputError located exactly at file:line, key, with `text`."""
+    with pytest.raises(InputError) as info:
+        load(path, tuple(overrides))
+    err = info.value
+    assert err.file == str(file), str(err)
+    assert err.line == line, str(err)
+    assert err.key == key, str(err)
+    assert text in err.message, str(err)
+    where = str(file) if line is None else f"{file}:{line}"
+    assert str(err) == (f"{where}: {key}: {err.message}" if key else f"{where}: {err.message}")
+    return err
+
+
+# --- the template itself --------------------------------------------------------------------
+
+def test_template_is_valid(tmp_path):
+    """The test template loads, so each bad-input test below fails for its one change only."""
+    loaded = load(write(tmp_path, VALID))
+    assert loaded.scenario.name == "probe"
+    assert loaded.calibration_path == CALIBRATION.resolve()
+
+
+def test_shipped_baseline_loads():
+    """The shipped baseline scenario is valid and finds its calibration relative to itself."""
+    loaded = load(BASELINE)
+    assert loaded.scenario.name == "baseline"
+    assert loaded.calibration_path == CALIBRATION.resolve()
+
+
+# --- YAML-level problems (sim.yamldoc) -------------------------------------------------------
+
+def test_yaml_syntax_error(tmp_path):
+    """A YAML syntax error names the file and the line of the fault."""
+    text = edit("seed: 7", "seed: 7: 8")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "seed: 7: 8"), key="",
+                 text="YAML syntax error: mapping values are not allowed here")
+
+
+def test_yaml_tab_indentation(tmp_path):
+    """A tab used for indentation is a syntax error at its line."""
+    text = edit("  retraining:", "\tretraining:")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "\tretraining:"), key="",
+                 text="YAML syntax error: found character '\\t' that cannot start any token")
+
+
+def test_empty_file(tmp_path):
+    """An empty file is rejected as empty, with no line."""
+    path = write(tmp_path, "")
+    expect_error(path, file=path, line=None, key="", text="the file is empty; expected a YAML mapping")
+
+
+def test_whitespace_only_file(tmp_path):
+    """A file of blank lines is empty too."""
+    path = write(tmp_path, "\n   \n\n")
+    expect_error(path, file=path, line=None, key="", text="the file is empty")
+
+
+def test_comment_only_file(tmp_path):
+    """A file holding only comments is empty."""
+    path = write(tmp_path, "# a scenario\n   # nothing yet\n\n")
+    expect_error(path, file=path, line=None, key="", text="the file is empty; expected a YAML mapping")
+
+
+def test_top_level_list(tmp_path):
+    """A file whose top level is a list, not a mapping, is rejected at its first line."""
+    path = write(tmp_path, "# comment\n- name: probe\n- seed: 7\n")
+    expect_error(path, file=path, line=2, key="",
+                 text="expected a mapping of keys to values at the top level, found a list")
+
+
+def test_top_level_scalar(tmp_path):
+    """A file holding one plain value is not a mapping."""
+    path = write(tmp_path, "just words\n")
+    expect_error(path, file=path, line=1, key="", text="found a single value")
+
+
+def test_anchor_and_alias(tmp_path):
+    """YAML anchors and aliases are refused, at the line of the anchor."""
+    text = edit("    extension_rate: 0.5", "    extension_rate: &rate 0.5") + "rate_again: *rate\n"
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "&rate"), key="",
+                 text="YAML anchors and aliases are not allowed")
+
+
+def test_anchor_on_mapping_with_merge_key(tmp_path):
+    """An anchored mapping reused with a merge key `<<:` is refused too."""
+    text = edit("  gdp_growth: {value: 0.032}", "  gdp_growth: &g {value: 0.032}")
+    text = edit("  resident_net_migration: {value: -30000}",
+                "  resident_net_migration:\n    <<: *g\n    value: -30000", text)
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "&g"), key="", text="anchors and aliases are not allowed")
+
+
+def test_duplicate_top_level_key(tmp_path):
+    """A key given twice is rejected at the second occurrence, with its key path."""
+    text = edit("seed: 7", "seed: 7\nseed: 8")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "seed: 8"), key="seed",
+                 text="duplicate key; each key may appear once in a mapping")
+
+
+def test_duplicate_nested_key(tmp_path):
+    """A duplicate inside a nested mapping or dated schedule gives the full key path."""
+    text = edit("      2025: 35000", "      2025: 35000\n      2025: 40000")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "2025: 40000"), key="levers.talent.arrivals[2025]",
+                 text="duplicate key")
+
+
+def test_file_over_size_cap(tmp_path):
+    """A file larger than sim.yamldoc.MAX_BYTES is refused before it is parsed."""
+    text = VALID + "#" * (sim.yamldoc.MAX_BYTES - len(VALID.encode()) + 1)
+    path = write(tmp_path, text)
+    assert path.stat().st_size == sim.yamldoc.MAX_BYTES + 1
+    expect_error(path, file=path, line=None, key="",
+                 text=f"file is {sim.yamldoc.MAX_BYTES + 1} bytes; the limit is {sim.yamldoc.MAX_BYTES} bytes")
+
+
+def test_file_at_size_cap_is_read(tmp_path, monkeypatch):
+    """A file of exactly the cap is accepted (the cap is inclusive); checked with a small cap."""
+    path = write(tmp_path, VALID + "# padding\n")
+    monkeypatch.setattr(sim.yamldoc, "MAX_BYTES", path.stat().st_size)
+    assert load(path).scenario.name == "probe"
+    monkeypatch.setattr(sim.yamldoc, "MAX_BYTES", path.stat().st_size - 1)
+    expect_error(path, file=path, line=None, key="", text="the limit is")
+
+
+def test_missing_scenario_file(tmp_path):
+    """A scenario file that does not exist is reported as not found."""
+    path = tmp_path / "nowhere.yaml"
+    expect_error(path, file=path, line=None, key="", text="file not found")
+
+
+def test_scenario_path_is_a_directory(tmp_path):
+    """A folder given as the scenario is not a regular file."""
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    expect_error(folder, file=folder, line=None, key="", text="not a regular file")
+
+
+def test_not_utf8(tmp_path):
+    """A file that is not UTF-8 text is refused without a traceback-worthy exception."""
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"name: caf\xe9\n")
+    expect_error(path, file=path, line=None, key="", text="cannot read the file as UTF-8 text")
+
+
+# --- schema problems (pydantic, located) -----------------------------------------------------
+
+def test_unknown_top_level_key_suggests(tmp_path):
+    """An unknown key is named, with 'did you mean' and the allowed keys."""
+    text = edit("seed: 7", "sede: 7")
+    path = write(tmp_path, text)
+    err = expect_error(path, file=path, line=line_of(text, "sede: 7"), key="sede",
+                       text="unknown key; did you mean 'seed'?")
+    assert "Expected one of: name, description, years, calibration, seed, levers, uncertainties, targets" \
+        in err.message
+
+
+def test_unknown_key_in_nested_lever(tmp_path):
+    """An unknown key inside a lever gives its full key path, its line and a suggestion."""
+    text = edit("    extension_rate: 0.5", "    extention_rate: 0.5")
+    path = write(tmp_path, text)
+    err = expect_error(path, file=path, line=line_of(text, "extention_rate"), key="levers.talent.extention_rate",
+                       text="unknown key; did you mean 'extension_rate'?")
+    assert "Expected one of: arrivals, extension_rate, first_visa_years, renewal_visa_years" in err.message
+
+
+def test_unknown_key_in_importation_workers(tmp_path):
+    """An unknown occupation group under importation.workers is located and suggested."""
+    text = edit("  retraining:\n", "  importation:\n    workers:\n      servise: 100\n  retraining:\n")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "servise"), key="levers.importation.workers.servise",
+                 text="unknown key; did you mean 'service'?")
+
+
+def test_unknown_key_in_target_suggests(tmp_path):
+    """An unknown key inside a target is suggested like any other ('mni' -> 'min').
+
+    sim.scenario._allowed_keys returns [] for targets.<name> before reaching its own
+    `loc[0] == "targets"` branch, so the hint and the list of allowed keys are missing.
+    """
+    text = edit("    min: 35000", "    mni: 35000")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "mni: 35000"), key="targets.admission.mni",
+                 text="unknown key; did you mean 'min'?")
+
+
+def test_missing_required_key(tmp_path):
+    """A missing required key is named and said to be required."""
+    text = edit("    places: 130000\n", "    completion_rate: 0.9\n")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "  retraining:"), key="levers.retraining.places",
+                 text="missing; this key is required")
+
+
+def test_wrong_type(tmp_path):
+    """A value of the wrong type names the key, its line, what was expected and what was given."""
+    text = edit("seed: 7", "seed: seven")
+    path = write(tmp_path, text)
+    err = expect_error(path, file=path, line=line_of(text, "seed: seven"), key="seed",
+                       text="valid integer")
+    assert "got 'seven'" in err.message
+
+
+def test_wrong_type_in_schedule(tmp_path):
+    """A word where a count belongs is not a number."""
+    text = edit("    places: 130000", "    places: many")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "places: many"), key="levers.retraining.places",
+                 text="'many' is not a number; expected a count of persons >= 0")
+
+
+def test_boolean_is_not_a_rate(tmp_path):
+    """true is not accepted as a number."""
+    text = edit("    extension_rate: 0.5", "    extension_rate: true")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "extension_rate: true"), key="levers.talent.extension_rate",
+                 text="True is not a number; expected a rate in [0, 1]")
+
+
+def test_negative_count(tmp_path):
+    """A negative count of persons is below the minimum 0."""
+    text = edit("    places: 130000", "    places: -5")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "places: -5"), key="levers.retraining.places",
+                 text="-5 is below the minimum 0; expected a count of persons >= 0")
+
+
+def test_negative_count_in_dated_schedule(tmp_path):
+    """A negative dated count is located at its year."""
+    text = edit("      2025: 35000", "      2025: -1")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "2025: -1"), key="levers.talent.arrivals[2025]",
+                 text="-1 is below the minimum 0")
+
+
+def test_rate_above_one_in_dated_schedule(tmp_path):
+    """A rate above 1 in a dated schedule is located at levers.talent.extension_rate[2026] and its line."""
+    text = edit("    extension_rate: 0.5", "    extension_rate:\n      2017: 0.5\n      2026: 1.5\n      2030: 0.6")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "2026: 1.5"), key="levers.talent.extension_rate[2026]",
+                 text="1.5 is above the maximum 1; expected a rate in [0, 1]")
+
+
+def test_rate_above_one_in_flow_mapping(tmp_path):
+    """In a one-line {year: rate} mapping the line is that mapping's line."""
+    text = edit("    extension_rate: 0.5", "    extension_rate: {2017: 0.5, 2026: 1.5}")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "2026: 1.5"), key="levers.talent.extension_rate[2026]",
+                 text="1.5 is above the maximum 1")
+
+
+def test_schedule_key_not_a_year(tmp_path):
+    """A dated schedule keyed by something other than a year is refused."""
+    text = edit("      2025: 35000", "      soon: 35000")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "    arrivals:"), key="levers.talent.arrivals",
+                 text="'soon' is not a year")
+
+
+def test_start_year_after_end_year(tmp_path):
+    """years.start after years.end is refused at the years key."""
+    text = edit("  start: 2017", "  start: 2036")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "years:"), key="years",
+                 text="start year 2036 is not before end year 2035; expected start < end")
+
+
+def test_start_year_equal_end_year(tmp_path):
+    """A single-year horizon is refused too (start must be before end)."""
+    text = edit("  end: 2035", "  end: 2017")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "years:"), key="years",
+                 text="start year 2017 is not before end year 2017")
+
+
+def test_schedule_first_year_after_start(tmp_path):
+    """A dated schedule must give a value for the start year."""
+    text = edit("      2017: 30000", "      2020: 30000")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "    arrivals:"), key="levers.talent.arrivals",
+                 text="first dated value is for 2020, after the start year 2017; add a value for 2017")
+
+
+def test_invalid_scenario_name(tmp_path):
+    """A name that cannot be a folder name is refused."""
+    text = edit("name: probe", "name: ../escape")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=1, key="name", text="should match pattern")
+
+
+# --- referenced files ------------------------------------------------------------------------
+
+def test_missing_calibration_file(tmp_path):
+    """A calibration file that does not exist is named, resolved relative to the scenario."""
+    text = edit(f"calibration: {json.dumps(str(CALIBRATION))}", "calibration: nope/hk.yaml")
+    path = write(tmp_path, text)
+    err = expect_error(path, file=path, line=line_of(text, "calibration:"), key="calibration",
+                       text="calibration file 'nope/hk.yaml' not found")
+    assert str((tmp_path / "nope" / "hk.yaml").resolve()) in err.message
+
+
+def test_missing_extended_file(tmp_path):
+    """`extends:` naming a missing file is refused at that line."""
+    text = "# overlay\nextends: missing.yaml\nseed: 9\n"
+    path = write(tmp_path, text, "overlay.yaml")
+    err = expect_error(path, file=path, line=2, key="extends", text="extended file 'missing.yaml' not found")
+    assert str((tmp_path / "missing.yaml").resolve()) in err.message
+
+
+def test_extends_not_a_path(tmp_path):
+    """`extends:` must be a path (text)."""
+    path = write(tmp_path, "extends: 5\n", "overlay.yaml")
+    expect_error(path, file=path, line=1, key="extends", text="expected the path of another scenario file")
+
+
+def test_extends_cycle(tmp_path):
+    """a extends b extends a: the cycle is reported at the extends line that closes it."""
+    a = write(tmp_path, "extends: b.yaml\nseed: 1\n", "a.yaml")
+    write(tmp_path, "# b\nextends: a.yaml\n", "b.yaml")
+    with pytest.raises(InputError) as info:
+        load(a)
+    err = info.value
+    assert Path(err.file).resolve() == (tmp_path / "b.yaml").resolve()
+    assert (err.line, err.key) == (2, "extends")
+    assert "'a.yaml' extends itself in a cycle" in err.message
+
+
+def test_extends_itself(tmp_path):
+    """A file extending itself is a cycle."""
+    path = write(tmp_path, "extends: self.yaml\n", "self.yaml")
+    expect_error(path, file=path, line=1, key="extends", text="'self.yaml' extends itself in a cycle")
+
+
+def test_error_in_extended_file_names_that_file(tmp_path):
+    """A bad value that comes from the extended file is located in that file, not the overlay."""
+    base_text = edit("    places: 130000", "    places: -5")
+    base = write(tmp_path, base_text, "base.yaml")
+    overlay = write(tmp_path, "extends: base.yaml\nseed: 9\n", "overlay.yaml")
+    with pytest.raises(InputError) as info:
+        load(overlay)
+    err = info.value
+    assert Path(err.file).resolve() == base.resolve()
+    assert (err.line, err.key) == (line_of(base_text, "places: -5"), "levers.retraining.places")
+    assert "-5 is below the minimum 0" in err.message
+
+
+def test_error_in_overlay_names_the_overlay(tmp_path):
+    """A bad value set by the overlay is located in the overlay at its line."""
+    write(tmp_path, VALID, "base.yaml")
+    text = "extends: base.yaml\nlevers:\n  talent:\n    extension_rate:\n      2017: 0.5\n      2026: 1.5\n"
+    overlay = write(tmp_path, text, "overlay.yaml")
+    expect_error(overlay, file=overlay, line=6, key="levers.talent.extension_rate[2026]",
+                 text="1.5 is above the maximum 1")
+
+
+# --- --set overrides ---------------------------------------------------------------------------
+
+def test_set_not_key_value(tmp_path):
+    """--set without '=' is not KEY=VALUE."""
+    path = write(tmp_path, VALID)
+    expect_error(path, file="--set", line=None, key="", text="'levers.talent.arrivals' is not KEY=VALUE",
+                 overrides=["levers.talent.arrivals"])
+
+
+def test_set_empty_key(tmp_path):
+    """--set with an empty key is not KEY=VALUE."""
+    path = write(tmp_path, VALID)
+    expect_error(path, file="--set", line=None, key="", text="'=5' is not KEY=VALUE", overrides=["=5"])
+
+
+def test_set_unknown_key(tmp_path):
+    """--set of an unknown key names it, with a suggestion."""
+    path = write(tmp_path, VALID)
+    expect_error(path, file="--set", line=None, key="levers.talent.arivals",
+                 text="unknown key; did you mean 'arrivals'?", overrides=["levers.talent.arivals=5"])
+
+
+def test_set_bad_value(tmp_path):
+    """--set of a value that is not a number names the key and what was expected."""
+    path = write(tmp_path, VALID)
+    expect_error(path, file="--set", line=None, key="levers.talent.arrivals",
+                 text="'lots' is not a number; expected a count of persons >= 0",
+                 overrides=["levers.talent.arrivals=lots"])
+
+
+def test_set_value_out_of_range(tmp_path):
+    """--set of a rate above 1 is refused."""
+    path = write(tmp_path, VALID)
+    expect_error(path, file="--set", line=None, key="levers.talent.extension_rate",
+                 text="2 is above the maximum 1", overrides=["levers.talent.extension_rate=2"])
+
+
+def test_set_bad_yaml_value(tmp_path):
+    """--set whose VALUE is not valid YAML is a syntax error about the value."""
+    path = write(tmp_path, VALID)
+    expect_error(path, file="--set", line=None, key="levers.talent.arrivals", text="YAML syntax error",
+                 overrides=["levers.talent.arrivals=[1"])
+
+
+def test_set_value_with_anchor(tmp_path):
+    """--set values may not use YAML anchors either."""
+    path = write(tmp_path, VALID)
+    expect_error(path, file="--set", line=None, key="seed", text="anchors and aliases are not allowed",
+                 overrides=["seed=&a 5"])
+
+
+def test_set_overrides_a_value(tmp_path):
+    """--set replaces a value, parsed as YAML."""
+    path = write(tmp_path, VALID)
+    loaded = load(path, ("levers.talent.arrivals=50000", "seed=11"))
+    assert loaded.scenario.levers.talent.arrivals == 50000.0
+    assert loaded.scenario.seed == 11
+
+
+def test_set_adds_a_date_to_a_schedule(tmp_path):
+    """--set KEY.YEAR=VALUE adds a date to a dated schedule and keeps the others."""
+    path = write(tmp_path, VALID)
+    loaded = load(path, ("levers.talent.arrivals.2026=50000",))
+    assert loaded.scenario.levers.talent.arrivals == {2017: 30000.0, 2025: 35000.0, 2026: 50000.0}
+
+
+def test_set_later_override_wins(tmp_path):
+    """Repeated --set of the same key: the last one wins."""
+    path = write(tmp_path, VALID)
+    assert load(path, ("seed=1", "seed=2")).scenario.seed == 2
+
+
+# --- extends overlays ----------------------------------------------------------------------------
+
+def test_extends_merges_dated_schedule_with_baseline(tmp_path):
+    """An overlay {2026: 50000} on the baseline's talent arrivals adds the date and keeps the earlier ones."""
+    overlay_text = (f"extends: {json.dumps(str(BASELINE))}\nname: more_talent\n"
+                    "levers:\n  talent:\n    arrivals: {2026: 50000}\n")
+    overlay = write(tmp_path, overlay_text, "more_talent.yaml")
+    loaded = load(overlay)
+    base = yaml.safe_load(BASELINE.read_text(encoding="utf-8"))
+    expected = {int(y): float(v) for y, v in base["levers"]["talent"]["arrivals"].items()} | {2026: 50000.0}
+    assert loaded.scenario.levers.talent.arrivals == expected
+    assert min(expected) < 2026 and len(expected) > 1
+    # Everything not in the overlay comes from the baseline unchanged.
+    baseline = load(BASELINE).scenario
+    assert loaded.scenario.name == "more_talent"
+    assert loaded.scenario.levers.talent.extension_rate == baseline.levers.talent.extension_rate
+    assert loaded.scenario.levers.retraining == baseline.levers.retraining
+    assert loaded.scenario.uncertainties == baseline.uncertainties
+    assert loaded.scenario.years == baseline.years
+    # The calibration is resolved relative to the file that names it (the baseline).
+    assert loaded.calibration_path == CALIBRATION.resolve()
+    assert loaded.files[0].resolve() == BASELINE.resolve() and loaded.files[1] == overlay
+
+
+def test_extends_scalar_replaces_mapping(tmp_path):
+    """A scalar in the overlay replaces a dated schedule in the base (only mappings merge)."""
+    write(tmp_path, VALID, "base.yaml")
+    overlay = write(tmp_path, "extends: base.yaml\nlevers:\n  talent:\n    arrivals: 42000\n", "overlay.yaml")
+    assert load(overlay).scenario.levers.talent.arrivals == 42000.0
+
+
+def test_extends_chain(tmp_path):
+    """Overlays stack: c extends b extends a, the nearest file wins."""
+    write(tmp_path, VALID, "a.yaml")
+    write(tmp_path, "extends: a.yaml\nseed: 2\ndescription: b\n", "b.yaml")
+    c = write(tmp_path, "extends: b.yaml\nseed: 3\n", "c.yaml")
+    loaded = load(c)
+    assert (loaded.scenario.seed, loaded.scenario.description) == (3, "b")
+    assert [p.name for p in loaded.files] == ["a.yaml", "b.yaml", "c.yaml", "hk.yaml"]
+
+
+# --- the result ------------------------------------------------------------------------------------
+
+def test_scenario_is_frozen(tmp_path):
+    """The loaded Scenario and its nested models refuse attribute assignment."""
+    loaded = load(write(tmp_path, VALID))
+    with pytest.raises(ValidationError):
+        loaded.scenario.seed = 1
+    with pytest.raises(ValidationError):
+        loaded.scenario.levers.talent.extension_rate = 0.1
+    with pytest.raises(ValidationError):
+        loaded.scenario.years.end = 2040
+    with pytest.raises(ValidationError):
+        loaded.scenario = loaded.scenario
+    assert isinstance(loaded.scenario, Scenario)
