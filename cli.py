@@ -89,12 +89,12 @@ def validate(scenario: Path, overrides: tuple[str, ...]) -> None:
     Example:
       simulate validate scenarios/baseline.yaml
     """
-    from sim.inputs import load as load_inputs
+    from sim.runner import prepare
     from sim.scenario import load
 
     try:
         loaded = load(scenario, overrides)
-        load_inputs(loaded.calibration_path)
+        prepare(loaded)
     except InputError as exc:
         _fail(exc)
     s = loaded.scenario

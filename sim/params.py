@@ -62,16 +62,15 @@ def resident_migration_history(inputs: Inputs, years: np.ndarray, extension_rate
     """
     h = inputs.history
     other, fdh, talent = h["net_other_movement"], h["fdh_stock"], h["talent_arrivals_observed"]
-    arrivals = _observed_or(talent, years, np.nan)
+    arrivals = _observed_or(talent, years, 0.0)
     stock = flows.talent_steady_state(np.full(expiring.shape[0], arrivals[0]), extension_rate[:, 0], expiring)
     out = np.full(extension_rate.shape, np.nan)
-    for i, year in enumerate(years[1:], start=1):
-        if not (int(year) in other and int(year) in fdh and int(year) - 1 in fdh and int(year) in talent):
-            continue
+    for i, year in enumerate(years[1:].tolist(), start=1):
         step = flows.talent_step(stock, np.full(stock.shape[0], arrivals[i]), extension_rate[:, i], expiring)
         stock = step["stock"]
-        net_talent = arrivals[i] - step["departures"].sum(axis=1)
-        out[:, i] = other[int(year)] - (fdh[int(year)] - fdh[int(year) - 1]) - net_talent
+        if year in other and year in fdh and year - 1 in fdh and year in talent:
+            net_talent = arrivals[i] - step["departures"].sum(axis=1)
+            out[:, i] = other[year] - (fdh[year] - fdh[year - 1]) - net_talent
     return out
 
 
@@ -85,6 +84,9 @@ def _observed_or(history: dict[int, float], years: np.ndarray, projection: float
 
 def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
     """Parameters for `runs` identical copies of `scenario` (central values of uncertainties)."""
+    if scenario.years.start != inputs.base_year:
+        raise ValueError(f"start year {scenario.years.start} differs from the calibration's base year "
+                         f"{inputs.base_year}; the model starts from the calibration's initial stocks")
     years = np.arange(scenario.years.start, scenario.years.end + 1)
     lev, unc = scenario.levers, scenario.uncertainties
 
@@ -100,6 +102,10 @@ def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
     observed = resident_migration_history(inputs, years, extension_rate, flows.visa_expiring(first_visa, renewal))
     last_observed = max(inputs.history["net_other_movement"])
     migration = np.where(years[None, :] > last_observed, unc.resident_net_migration.value, observed)
+    gaps = [int(y) for y in years[1:][np.isnan(migration[0, 1:])]]
+    if gaps:
+        raise ValueError(f"observed flows missing for {gaps}: net_other_movement, fdh_stock (and the year "
+                         f"before) and talent_arrivals_observed are needed for every year up to {last_observed}")
     owp = _observed_or(inputs.history["owp_arrivals"], years, inputs.param("owp_projection"))
     births = _observed_or(inputs.history["births"], years, inputs.param("births_projection"))
     workers = lev.importation.workers

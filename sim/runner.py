@@ -15,6 +15,7 @@ from sim.engine import simulate
 from sim.inputs import Inputs, file_hash, load as load_inputs
 from sim.params import build
 from sim.results import Results
+from sim.errors import InputError
 from sim.scenario import Loaded, resolved
 
 
@@ -33,12 +34,27 @@ class Summary:
     files: tuple[str, ...]
 
 
+def prepare(loaded: Loaded) -> Inputs:
+    """Load the scenario's calibration and check that the two fit together (InputError if not)."""
+    inputs = load_inputs(loaded.calibration_path)
+    start = loaded.scenario.years.start
+    if start != inputs.base_year:
+        file, line = loaded.where("years", "start")
+        raise InputError(file, f"{start} differs from the calibration's base year {inputs.base_year}; "
+                         f"the model starts from the calibration's initial stocks", line=line, key="years.start")
+    try:
+        build(loaded.scenario, inputs)
+    except ValueError as exc:
+        raise InputError(loaded.calibration_path, str(exc)) from None
+    return inputs
+
+
 def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts: bool = True) -> Summary:
     """Simulate `loaded` (central run) and write its folder atomically; returns the Summary."""
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
     scenario = loaded.scenario
-    inputs = load_inputs(loaded.calibration_path)
+    inputs = prepare(loaded)
     results = simulate(build(scenario, inputs), inputs)
     rows = kpi.evaluate(scenario.targets, results)
     now_year = min(int(inputs.param("participation_trend_end")), int(results.years[-1]))

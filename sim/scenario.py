@@ -183,6 +183,11 @@ class Loaded(BaseModel):
     path: Path
     calibration_path: Path
     files: tuple[Path, ...]  # every file read: the scenario, what it extends, the calibration
+    origins: dict  # key path -> (file, line) of where each value was given
+
+    def where(self, *key) -> tuple[str, int | None]:
+        """The file and line that gave the value at key path `key`."""
+        return _origin(tuple(key), self.origins, self.path)
 
 
 def load(path: str | Path, overrides: tuple[str, ...] = ()) -> Loaded:
@@ -200,7 +205,7 @@ def load(path: str | Path, overrides: tuple[str, ...] = ()) -> Loaded:
         raise InputError(calib_file, f"calibration file {scenario.calibration!r} not found "
                          f"(looked for {calibration_path})", line=calib_line, key="calibration")
     return Loaded(scenario=scenario, path=path, calibration_path=calibration_path,
-                  files=tuple(files) + (calibration_path,))
+                  files=tuple(files) + (calibration_path,), origins=origins)
 
 
 def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict, list[Path]]:

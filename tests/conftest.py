@@ -3,7 +3,11 @@ synthetic inputs / parameters for closed-form tests. Nothing here writes to the 
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import sys
+import tempfile
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -21,6 +25,14 @@ from sim.inputs import AGES, Inputs  # noqa: E402
 from sim.params import Params  # noqa: E402
 
 BASELINE_PATH = ROOT / "scenarios" / "baseline.yaml"
+
+# Hypothesis keeps a cache (.hypothesis/) in the working directory; keep it out of the repository.
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    import hypothesis.configuration
+
+    _HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="hypothesis-")
+    hypothesis.configuration.set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+    atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
 
 # Params fields with a (R, Y) layout (imported_arrivals is (R, Y, G)); the rest are (R,).
 PER_YEAR = ("talent_arrivals", "extension_rate", "retraining_places", "completion_rate", "placement_rate",

@@ -434,3 +434,11 @@ def test_failure_mid_write_creates_no_folder(tmp_path, monkeypatch, target, char
     result = invoke("run", BASELINE, "--out", tmp_path / "out", *([] if charts else ["--no-charts"]))
     assert isinstance(result.exception, RuntimeError), result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_start_year_other_than_the_calibration_base_year_is_bad_input(tmp_path):
+    """A start year the calibration has no stocks for exits 2 naming years.start."""
+    result = invoke("validate", BASELINE, "--set", "years.start=2020")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("error: --set: years.start: 2020 differs from the calibration's base year 2017;"
+                                     " the model starts from the calibration's initial stocks")
