@@ -250,11 +250,7 @@ def test_unknown_key_in_importation_workers(tmp_path):
 
 
 def test_unknown_key_in_target_suggests(tmp_path):
-    """An unknown key inside a target is suggested like any other ('mni' -> 'min').
-
-    sim.scenario._allowed_keys returns [] for targets.<name> before reaching its own
-    `loc[0] == "targets"` branch, so the hint and the list of allowed keys are missing.
-    """
+    """An unknown key inside a target is suggested like any other ('mni' -> 'min')."""
     text = edit("    min: 35000", "    mni: 35000")
     path = write(tmp_path, text)
     expect_error(path, file=path, line=line_of(text, "mni: 35000"), key="targets.admission.mni",
