@@ -68,7 +68,6 @@ class Model:
         self.expiring = flows.visa_expiring(params.first_visa_years, params.renewal_visa_years)
         width = int(params.contract_years.max())
         self.ending = flows.contract_ending(params.contract_years, width)
-        self.trend = np.full(2, float(inputs.param("participation_trend")))  # same for both sexes
         self.exit_rate = float(inputs.param("retraining_exit_rate"))
         self.talent_rate = float(inputs.param("talent_participation"))
         placements = flows.retraining_placements(params.retraining_places[:, 0], params.completion_rate[:, 0],
@@ -88,7 +87,7 @@ class Model:
 
     def _rates(self, i: int) -> np.ndarray:
         return flows.participation_rates(
-            self.inputs.participation, float(self.inputs.param("participation_scale")), self.trend,
+            self.inputs.participation, self.p.participation_scale, self.p.participation_trend_pp[:, None],
             self.p.participation_trend,
             min(int(self.p.years[i]), int(self.inputs.param("participation_trend_end"))) - self.inputs.base_year,
             self.p.female_shift[:, i], self.p.older_shift[:, i])
@@ -193,7 +192,7 @@ class Model:
         talent_lf = s.talent.sum(axis=1) * self.talent_rate
         imported = s.imported.sum(axis=2)
         supply = flows.supply_by_group(resident_lf, talent_lf, imported, s.active, s.movers, inp.shares)
-        required = flows.requirement(inp.param("requirement_base"), p.gdp_growth, inp.param("productivity_growth"),
+        required = flows.requirement(p.requirement_base, p.gdp_growth, p.productivity_growth,
                                      int(p.years[i]) - inp.demand_base_year)
         labour = resident_lf + talent_lf + imported.sum(axis=1) + s.active
         adults = s.pop[:, :, flows.ADULT:].sum(axis=(1, 2))

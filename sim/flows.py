@@ -55,18 +55,21 @@ def shift_ages(profile: np.ndarray, years: int) -> np.ndarray:
 
 # --- participation ------------------------------------------------------------------------
 
-def participation_rates(base: np.ndarray, scale: float, trend_pp: np.ndarray, trend_multiplier: np.ndarray,
+def participation_rates(base: np.ndarray, scale, trend_pp, trend_multiplier: np.ndarray,
                         years_since_base: int, female_shift: np.ndarray, older_shift: np.ndarray) -> np.ndarray:
     """Participation rate by run, sex and age, in [0, 1].
 
-    p = clip(scale x base + m x trend x t / 100 + shifts, 0, 1) where the trend (percentage points
-    a year, per sex, `trend_pp` (2,)) applies at ages 15-64 and t is years since the base year;
+    p = clip(scale x base + m x trend x t / 100 + shifts, 0, 1) where `scale` is a number or (R,);
+    the trend (percentage points a year, broadcastable to (R, 2): per sex and/or per run) applies
+    at ages 15-64, scaled by `trend_multiplier` (R,); t is years since the base year;
     `female_shift` (R,) applies to women 25-59 and `older_shift` (R,) to everyone 60-69 (fractions).
     """
+    runs = trend_multiplier.shape[0]
     ages = np.arange(base.shape[1])
     working = ((ages >= ADULT) & (ages <= 64)).astype(float)
-    rate = scale * base[None] + (trend_multiplier[:, None, None] * trend_pp[None, :, None] / 100.0
-                                 * years_since_base * working[None, None, :])
+    trend = np.broadcast_to(trend_pp, (runs, 2))[:, :, None]
+    rate = np.reshape(scale, (-1, 1, 1)) * base[None] + (trend_multiplier[:, None, None] * trend / 100.0
+                                                          * years_since_base * working[None, None, :])
     rate = rate + female_shift[:, None, None] * (np.array([1.0, 0.0])[None, :, None]
                                                  * ((ages >= 25) & (ages <= 59))[None, None, :])
     rate = rate + older_shift[:, None, None] * ((ages >= 60) & (ages <= 69))[None, None, :]
@@ -177,11 +180,12 @@ def retraining_step(active: np.ndarray, movers: np.ndarray, placements: np.ndarr
 def requirement(base: np.ndarray, gdp_growth: np.ndarray, productivity: np.ndarray, years_since_base: int) -> np.ndarray:
     """Manpower requirement by group (R, G): base x ((1 + gdp) / (1 + productivity_g)) ^ t.
 
-    base (G,) persons in the demand base year; gdp_growth (R,) and productivity (G,) fractions
-    a year; t may be negative (a back-cast along the same trend).
+    base, persons in the demand base year, and productivity, fractions a year, are (G,) or
+    per run (R, G); gdp_growth (R,) fraction a year; t may be negative (a back-cast along the
+    same trend).
     """
-    factor = (1.0 + gdp_growth[:, None]) / (1.0 + productivity[None, :])
-    return base[None, :] * factor ** years_since_base
+    factor = (1.0 + gdp_growth[:, None]) / (1.0 + np.atleast_2d(productivity))
+    return np.atleast_2d(base) * factor ** years_since_base
 
 
 def supply_by_group(resident_lf: np.ndarray, talent_lf: np.ndarray, imported: np.ndarray, active: np.ndarray,

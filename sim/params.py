@@ -43,8 +43,12 @@ class Params:
     owp_arrivals: np.ndarray          # (R, Y) persons/year
     births: np.ndarray                # (R, Y) persons/year
     gdp_growth: np.ndarray            # (R,) fraction a year
-    participation_trend: np.ndarray   # (R,) multiplier of the calibrated trends
+    participation_trend: np.ndarray   # (R,) multiplier of the calibrated trend (uncertainty)
     mortality_scale: np.ndarray       # (R,) multiplier of death probabilities
+    participation_scale: np.ndarray   # (R,) calibrated multiplier of the base participation profile
+    participation_trend_pp: np.ndarray  # (R,) calibrated participation trend, points a year, ages 15-64
+    requirement_base: np.ndarray      # (R, G) persons required in the demand base year
+    productivity_growth: np.ndarray   # (R, G) fraction a year
 
     @property
     def runs(self) -> int:
@@ -130,6 +134,10 @@ def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
         gdp_growth=per_run(unc.gdp_growth.value),
         participation_trend=per_run(unc.participation_trend.value),
         mortality_scale=per_run(unc.mortality_scale.value),
+        participation_scale=per_run(inputs.param("participation_scale")),
+        participation_trend_pp=per_run(inputs.param("participation_trend")),
+        requirement_base=np.tile(inputs.param("requirement_base"), (runs, 1)),
+        productivity_growth=np.tile(inputs.param("productivity_growth"), (runs, 1)),
     )
 
 

@@ -84,14 +84,15 @@ def synthetic_inputs(base: Inputs, *, q: float | None = None, rate: float | None
 
 def quiet_params(params: Params) -> Params:
     """`params` with every flow lever switched off: no births, migration, one-way permits,
-    talents, imported workers or retraining; no participation shifts or trend multiplier 0;
-    mortality scale 1; GDP growth unchanged."""
+    talents, imported workers or retraining; no participation shifts, no trend (and multiplier 0),
+    participation scale 1 (the base profile as it is); mortality scale 1; GDP growth unchanged."""
     runs = params.runs
     zeros = np.zeros_like(params.talent_arrivals)
     return replace(params, talent_arrivals=zeros.copy(), retraining_places=zeros.copy(),
                    imported_arrivals=np.zeros_like(params.imported_arrivals), female_shift=zeros.copy(),
                    older_shift=zeros.copy(), resident_net_migration=zeros.copy(), owp_arrivals=zeros.copy(),
-                   births=zeros.copy(), participation_trend=np.zeros(runs), mortality_scale=np.ones(runs))
+                   births=zeros.copy(), participation_trend=np.zeros(runs), mortality_scale=np.ones(runs),
+                   participation_scale=np.ones(runs), participation_trend_pp=np.zeros(runs))
 
 
 def first_years(params: Params, n: int) -> Params:
