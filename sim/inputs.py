@@ -121,35 +121,43 @@ def load(path: str | Path) -> Inputs:
         participation=np.clip(_by_age(tables["participation"], files["participation"], first=ADULT), 0.0, 1.0),
         profiles=_profiles(tables["profiles"], files["profiles"]),
         history=history,
-        shares={kind: _column(tables["occupations"], f"{kind}_share", files["occupations"])
+        shares={kind: _by_group(tables["occupations"], f"{kind}_share", files["occupations"])
                 for kind in ("resident", "talent", "retraining")},
-        shortage_base=_column(tables["occupations"], "shortage_2023", files["occupations"]),
+        shortage_base=_by_group(tables["occupations"], "shortage", files["occupations"]),
         params=params,
         targets=tables["targets"],
         files=(path, *files.values()),
     )
 
 
+REQUIRED_COLUMNS = ("year", "metric", "value", "unit", "source", "confidence")
+CONFIDENCE = ("H", "M", "L")  # official; media quoting officials; third-party, assumed or derived
+
+
 def read_table(path: Path) -> list[dict]:
-    """Rows of a calibration CSV; every row needs value, unit and source (and a number in value)."""
+    """Rows of a calibration CSV. Every file has at least year, metric, value, unit, source and
+    confidence (H, M or L); value must be a number and year a whole number."""
     if not path.is_file():
         raise InputError(path, "data file not found")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
-        value_col = "value" if "value" in header else None
-        for col in ("unit", "source"):
-            if col not in header:
-                raise InputError(path, f"missing column {col!r}; every row needs value, unit and source", line=1)
+        missing = [col for col in REQUIRED_COLUMNS if col not in header]
+        if missing:
+            raise InputError(path, f"missing column(s) {', '.join(missing)}; every file needs "
+                             f"{', '.join(REQUIRED_COLUMNS)}", line=1)
         rows = []
         for number, row in enumerate(reader, start=2):
-            if value_col:
-                try:
-                    row["value"] = float(row["value"])
-                except (TypeError, ValueError):
-                    raise InputError(path, f"value {row.get('value')!r} is not a number", line=number,
-                                     key="value") from None
             row["_line"] = number
+            try:
+                row["value"] = float(row["value"])
+            except (TypeError, ValueError):
+                raise InputError(path, f"value {row.get('value')!r} is not a number", line=number,
+                                 key="value") from None
+            row["year"] = _int(row, "year", path)
+            if row["confidence"] not in CONFIDENCE:
+                raise InputError(path, f"confidence {row['confidence']!r} is not one of H, M, L", line=number,
+                                 key="confidence")
             rows.append(row)
     if not rows:
         raise InputError(path, "no data rows")
@@ -198,9 +206,10 @@ def _sex(row: dict, path: Path) -> int:
 
 
 def _profiles(rows: list[dict], path: Path) -> dict[str, np.ndarray]:
+    """Age-sex profiles (metric `<name>_share`) -> name -> (2, 101) shares summing to 1."""
     out: dict[str, np.ndarray] = {}
     for row in rows:
-        profile = out.setdefault(row["profile"], np.zeros((2, AGES)))
+        profile = out.setdefault(row["metric"].removesuffix("_share"), np.zeros((2, AGES)))
         profile[_sex(row, path)] += _spread(_int(row, "age_lo", path), _int(row, "age_hi", path), row["value"])
     for name, profile in out.items():
         if abs(profile.sum() - 1.0) > 1e-6:
@@ -211,18 +220,17 @@ def _profiles(rows: list[dict], path: Path) -> dict[str, np.ndarray]:
 def _history(rows: list[dict]) -> dict[str, dict[int, float]]:
     out: dict[str, dict[int, float]] = {}
     for row in rows:
-        out.setdefault(row["metric"], {})[int(row["year"])] = row["value"]
+        out.setdefault(row["metric"], {})[row["year"]] = row["value"]
     return out
 
 
-def _column(rows: list[dict], col: str, path: Path) -> np.ndarray:
-    by_group = {row["occupation"]: row for row in rows}
+def _by_group(rows: list[dict], metric: str, path: Path) -> np.ndarray:
+    """(G,) values of `metric` from rows keyed by occupation, in OCCUPATIONS order."""
+    by_group = {row["occupation"]: row["value"] for row in rows if row["metric"] == metric}
     if set(by_group) != set(OCCUPATIONS):
-        raise InputError(path, f"expected one row for each of {', '.join(OCCUPATIONS)}", key="occupation")
-    try:
-        return np.array([float(by_group[g][col]) for g in OCCUPATIONS])
-    except (KeyError, ValueError):
-        raise InputError(path, f"column {col!r} is missing or not a number", key=col) from None
+        raise InputError(path, f"metric {metric!r} needs one row for each of {', '.join(OCCUPATIONS)}",
+                         key="occupation")
+    return np.array([by_group[g] for g in OCCUPATIONS])
 
 
 def _population(bands: list[dict], by_sex: list[dict], params: dict, fdh: float, files: dict) -> np.ndarray:
@@ -236,7 +244,7 @@ def _population(bands: list[dict], by_sex: list[dict], params: dict, fdh: float,
     weight = float(params["population_weight_2020"])
     total = np.zeros(AGES)
     for row in bands:
-        year_weight = {2015: 1.0 - weight, 2020: weight}.get(int(row["year"]))
+        year_weight = {2015: 1.0 - weight, 2020: weight}.get(row["year"])
         if year_weight is None:
             raise InputError(files["population_bands"], f"year {row['year']} is not 2015 or 2020", line=row["_line"])
         total += year_weight * _spread(_int(row, "age_lo", files["population_bands"]),
