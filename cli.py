@@ -102,5 +102,56 @@ def validate(scenario: Path, overrides: tuple[str, ...]) -> None:
                f"calibration {loaded.calibration_path.name})")
 
 
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Calibrated file to write [default: calibration/hk.yaml].")
+@click.option("--report", type=click.Path(path_type=Path), default=None,
+              help="Report folder [default: report/ beside --out].")
+@click.option("--assumptions", type=click.Path(path_type=Path), default=None,
+              help="Assumptions and free parameters [default: calibration/assumptions.yaml].")
+@click.option("--scenario", type=click.Path(path_type=Path), default=None,
+              help="Scenario whose levers give the history [default: scenarios/baseline.yaml].")
+@click.option("--backtest", "backtest_year", type=click.IntRange(2017, 2023), default=2019, show_default=True,
+              help="Also fit on data up to this year and project the rest with observed flows.")
+@click.option("--date", "fitted_on", default=None, metavar="YYYY-MM-DD",
+              help="Fit date recorded in the file [default: today, UTC]; pass it to reproduce a file exactly.")
+def calibrate(out, report, assumptions, scenario, backtest_year, fitted_on) -> None:
+    """Fit the free parameters to the targets and write the calibrated file and its report.
+
+    \b
+    Example:
+      simulate calibrate --backtest 2019
+    """
+    import datetime
+
+    import calibration
+    from calibration import fit
+    from sim.scenario import load
+
+    folder = Path(calibration.__file__).parent
+    assumptions = assumptions or folder / "assumptions.yaml"
+    out = out or folder / "hk.yaml"
+    report = report or Path(out).parent / "report"
+    fitted_on = fitted_on or datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    try:
+        datetime.date.fromisoformat(fitted_on)
+    except ValueError as exc:
+        _fail(InputError("--date", f"{fitted_on!r} is not a date YYYY-MM-DD ({exc})"))
+    try:
+        loaded = load(scenario or folder.parent / "scenarios" / "baseline.yaml")
+        result, back, files = fit.calibrate(Path(assumptions), loaded.scenario, Path(out), Path(report),
+                                            backtest_year, fitted_on)
+    except InputError as exc:
+        _fail(exc)
+    worst = max(abs(r) for r in result.residuals)
+    click.echo(f"calibrated {len(result.problem.names)} parameters on {len(result.problem.targets)} targets "
+               f"(largest |residual| {worst:.2f}); wrote {out}")
+    for name, x, se in zip(result.problem.names, result.x, result.se):
+        click.echo(f"  {name:45s} {x:12.6g}  s.e. {se:.3g}")
+    chosen = [r for r in back if r["chosen"] == "yes"]
+    click.echo(f"back-test (fit to {backtest_year}): " + ", ".join(f"{r['year']} {r['error_pct']:+.1f}%" for r in chosen))
+    click.echo(f"report: {report}/ ({', '.join(files)})")
+
+
 if __name__ == "__main__":
     main()

@@ -37,10 +37,11 @@ def _pyplot():
     return plt
 
 
-def _save(fig, folder: Path, stem: str) -> list[str]:
+def _save(fig, folder: Path, stem: str, year_axes=None) -> list[str]:
+    """Save PNG and SVG; the x axes in `year_axes` (default: all) get whole-year ticks."""
     from matplotlib.ticker import MaxNLocator
 
-    for ax in fig.axes:
+    for ax in fig.axes if year_axes is None else year_axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(folder / f"{stem}.png", metadata={"Software": None})
@@ -109,3 +110,31 @@ def close_all() -> None:
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def calibration_fit(residuals: list[dict], backtest: list[dict], folder: Path) -> list[str]:
+    """Fitted vs observed: the labour force (with the back-test) and the 2028 shortage by group (persons)."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [3, 2]})
+    lf = [r for r in residuals if r["metric"] == "labour_force"]
+    left.plot([r["year"] for r in lf], [r["model"] / 1e6 for r in lf], color=COLOURS[0], marker="o", lw=1.5,
+              label="model at the estimate")
+    left.errorbar([r["year"] for r in lf], [r["observed"] / 1e6 for r in lf],
+                  yerr=[r["tolerance"] / 1e6 for r in lf], fmt="s", color=COLOURS[1], capsize=3,
+                  label="observed ± tolerance")
+    chosen = [r for r in backtest if r["chosen"] == "yes"]
+    if chosen:
+        left.plot([r["year"] for r in chosen], [r["projected"] / 1e6 for r in chosen], color=COLOURS[2],
+                  marker="^", ls="--", lw=1.2, label="back-test projection")
+    left.set(title="Labour force: fitted vs observed", xlabel="year (mid-year)",
+             ylabel="labour force excl. FDH (million persons)")
+    left.legend(frameon=False, fontsize=8)
+    groups = [r for r in residuals if r["metric"].startswith("shortage_")]
+    x = np.arange(len(groups))
+    right.bar(x, [r["model"] / 1e3 for r in groups], color=COLOURS[0], width=0.6, label="model")
+    right.errorbar(x, [r["observed"] / 1e3 for r in groups], yerr=[r["tolerance"] / 1e3 for r in groups],
+                   fmt="none", color=COLOURS[1], capsize=5, lw=2, label="published range")
+    right.set_xticks(x, [LABELS[r["metric"].removeprefix("shortage_")].split(" ")[0] for r in groups], fontsize=8)
+    right.set(title="Shortage by group, 2028", ylabel="shortage (thousand persons)")
+    right.legend(frameon=False, fontsize=8)
+    return _save(fig, folder, "fit", year_axes=[left])

@@ -86,11 +86,12 @@ class Model:
         self._record_stocks(0)
 
     def _rates(self, i: int) -> np.ndarray:
-        return flows.participation_rates(
-            self.inputs.participation, self.p.participation_scale, self.p.participation_trend_pp[:, None],
-            self.p.participation_trend,
-            min(int(self.p.years[i]), int(self.inputs.param("participation_trend_end"))) - self.inputs.base_year,
-            self.p.female_shift[:, i], self.p.older_shift[:, i])
+        p, inp = self.p, self.inputs
+        points = flows.trend_points(int(p.years[i]), inp.base_year, int(inp.param("participation_trend_break")),
+                                    int(inp.param("participation_trend_end")), p.participation_trend_pp,
+                                    p.participation_trend_late_pp, p.participation_trend)
+        return flows.participation_rates(inp.participation, p.participation_scale, points[:, None],
+                                         p.female_shift[:, i], p.older_shift[:, i])
 
     # --- phases -----------------------------------------------------------------------
 

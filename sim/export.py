@@ -138,6 +138,21 @@ def staged(destination: Path):
         shutil.rmtree(old, ignore_errors=True)
 
 
+def replace_file(path: Path, text: str) -> None:
+    """Write `path` atomically: a temporary file beside it, then rename over it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
 def write_text(folder: Path, name: str, text: str) -> Path:
     path = Path(folder) / name
     path.write_text(text, encoding="utf-8", newline="")

@@ -55,21 +55,31 @@ def shift_ages(profile: np.ndarray, years: int) -> np.ndarray:
 
 # --- participation ------------------------------------------------------------------------
 
-def participation_rates(base: np.ndarray, scale, trend_pp, trend_multiplier: np.ndarray,
-                        years_since_base: int, female_shift: np.ndarray, older_shift: np.ndarray) -> np.ndarray:
+def trend_points(year: int, base_year: int, break_year: int, end_year: int, early: np.ndarray,
+                 late: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
+    """Cumulative participation trend at `year` (percentage points, (R,)), piecewise linear.
+
+    m x (early x (min(y, B) - base) + late x (max(y, B) - B)) with y = min(year, end): slope
+    `early` up to the break year B, `late` after it, flat after the end year (the last observed).
+    """
+    y = min(year, end_year)
+    return multiplier * (early * (min(y, break_year) - base_year) + late * (max(y, break_year) - break_year))
+
+
+def participation_rates(base: np.ndarray, scale, trend_points_pp, female_shift: np.ndarray,
+                        older_shift: np.ndarray) -> np.ndarray:
     """Participation rate by run, sex and age, in [0, 1].
 
-    p = clip(scale x base + m x trend x t / 100 + shifts, 0, 1) where `scale` is a number or (R,);
-    the trend (percentage points a year, broadcastable to (R, 2): per sex and/or per run) applies
-    at ages 15-64, scaled by `trend_multiplier` (R,); t is years since the base year;
-    `female_shift` (R,) applies to women 25-59 and `older_shift` (R,) to everyone 60-69 (fractions).
+    p = clip(scale x base + trend / 100 [ages 15-64] + female_shift [women 25-59]
+             + older_shift [ages 60-69], 0, 1); 0 below 15.
+    `scale` is a number or (R,); `trend_points_pp` (percentage points, broadcastable to (R, 2):
+    per run and/or sex) is the cumulative trend (see trend_points); shifts (R,) are fractions.
     """
-    runs = trend_multiplier.shape[0]
+    runs = female_shift.shape[0]
     ages = np.arange(base.shape[1])
     working = ((ages >= ADULT) & (ages <= 64)).astype(float)
-    trend = np.broadcast_to(trend_pp, (runs, 2))[:, :, None]
-    rate = np.reshape(scale, (-1, 1, 1)) * base[None] + (trend_multiplier[:, None, None] * trend / 100.0
-                                                          * years_since_base * working[None, None, :])
+    trend = np.broadcast_to(trend_points_pp, (runs, 2))[:, :, None]
+    rate = np.reshape(scale, (-1, 1, 1)) * base[None] + trend / 100.0 * working[None, None, :]
     rate = rate + female_shift[:, None, None] * (np.array([1.0, 0.0])[None, :, None]
                                                  * ((ages >= 25) & (ages <= 59))[None, None, :])
     rate = rate + older_shift[:, None, None] * ((ages >= 60) & (ages <= 69))[None, None, :]

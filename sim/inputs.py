@@ -31,7 +31,21 @@ class Parameter(BaseModel):
     value: Any
     unit: str
     source: str
-    tuned: bool = False
+    tuned: bool = False   # set by hand
+    fitted: bool = False  # estimated by `simulate calibrate`
+    se: Any = None        # standard error of a fitted value (same shape as value)
+
+
+class FreeParameter(BaseModel):
+    """A parameter `simulate calibrate` estimates: starting value, bounds and what it means."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    initial: float
+    lower: float
+    upper: float
+    step: float = Field(gt=0, description="finite-difference step for the Jacobian")
+    unit: str
+    meaning: str
 
 
 class DataFiles(BaseModel):
@@ -52,6 +66,8 @@ class CalibrationFile(BaseModel):
     demand_base_year: int = Field(ge=1990, le=2100)
     data: DataFiles
     parameters: dict[str, Parameter]
+    free: dict[str, FreeParameter] = Field(default_factory=dict)  # in assumptions.yaml only
+    fit: dict[str, Any] | None = None  # fit record, in the file `simulate calibrate` writes
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,7 @@ class Inputs:
     params: dict[str, Any]        # parameter name -> value
     targets: list[dict]           # rows of targets.csv
     files: tuple[Path, ...]       # every file read
+    fit: dict[str, Any] | None = None  # the fit record of a calibrated file (estimates, covariance)
 
     def param(self, name: str) -> Any:
         return self.params[name]
@@ -77,14 +94,15 @@ class Inputs:
 
 REQUIRED_PARAMETERS = (
     "population_weight_2020", "fdh_age_range", "fdh_female_share", "birth_female_share",
-    "participation_scale", "participation_trend", "participation_trend_end",
+    "participation_scale", "participation_trend", "participation_trend_covid", "participation_trend_break",
+    "participation_trend_end",
     "talent_participation", "retraining_exit_rate", "births_projection", "owp_projection",
     "requirement_base", "productivity_growth",
 )
 
 
-def load(path: str | Path) -> Inputs:
-    """Read the calibration file and its data; raise InputError naming file, line and key."""
+def read_file(path: str | Path) -> tuple[CalibrationFile, yamldoc.Document]:
+    """Read and validate a calibration (or assumptions) file."""
     path = Path(path)
     doc = yamldoc.read(path)
     try:
@@ -94,10 +112,20 @@ def load(path: str | Path) -> Inputs:
         loc = tuple(err["loc"])
         line = next((doc.lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in doc.lines), None)
         raise InputError(path, f"{err['msg']}", line=line, key=yamldoc.dotted(loc)) from None
-    missing = [name for name in REQUIRED_PARAMETERS if name not in calib.parameters]
+    return calib, doc
+
+
+def load(path: str | Path, extra: dict[str, Any] | None = None) -> Inputs:
+    """Read the calibration file and its data; raise InputError naming file, line and key.
+
+    `extra` adds or replaces parameter values (the fit passes its trial values this way).
+    """
+    path = Path(path)
+    calib, doc = read_file(path)
+    params = {name: p.value for name, p in calib.parameters.items()} | (extra or {})
+    missing = [name for name in REQUIRED_PARAMETERS if name not in params]
     if missing:
         raise InputError(path, f"missing parameter(s): {', '.join(missing)}", key="parameters")
-    params = {name: p.value for name, p in calib.parameters.items()}
     for name in ("requirement_base", "productivity_growth"):
         value = params[name]
         if not isinstance(value, dict) or set(value) != set(OCCUPATIONS):
@@ -127,6 +155,7 @@ def load(path: str | Path) -> Inputs:
         params=params,
         targets=tables["targets"],
         files=(path, *files.values()),
+        fit=calib.fit,
     )
 
 

@@ -46,7 +46,8 @@ class Params:
     participation_trend: np.ndarray   # (R,) multiplier of the calibrated trend (uncertainty)
     mortality_scale: np.ndarray       # (R,) multiplier of death probabilities
     participation_scale: np.ndarray   # (R,) calibrated multiplier of the base participation profile
-    participation_trend_pp: np.ndarray  # (R,) calibrated participation trend, points a year, ages 15-64
+    participation_trend_pp: np.ndarray  # (R,) calibrated trend to the break year, points a year, ages 15-64
+    participation_trend_late_pp: np.ndarray  # (R,) calibrated trend after the break year, points a year
     requirement_base: np.ndarray      # (R, G) persons required in the demand base year
     productivity_growth: np.ndarray   # (R, G) fraction a year
 
@@ -136,6 +137,7 @@ def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
         mortality_scale=per_run(unc.mortality_scale.value),
         participation_scale=per_run(inputs.param("participation_scale")),
         participation_trend_pp=per_run(inputs.param("participation_trend")),
+        participation_trend_late_pp=per_run(inputs.param("participation_trend_covid")),
         requirement_base=np.tile(inputs.param("requirement_base"), (runs, 1)),
         productivity_growth=np.tile(inputs.param("productivity_growth"), (runs, 1)),
     )

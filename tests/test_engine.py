@@ -205,14 +205,15 @@ def reference(p: Params, r: int, inp) -> dict[str, list[float]]:
     demography, importation, retraining, labour market, as documented in sim.flows / sim.engine."""
     A, K = 101, 7
     years = [int(y) for y in p.years]
-    scale = float(inp.param("participation_scale"))
-    trend = float(inp.param("participation_trend"))
+    scale = float(p.participation_scale[r])
+    early, late = float(p.participation_trend_pp[r]), float(p.participation_trend_late_pp[r])
+    trend_break = int(inp.param("participation_trend_break"))
     trend_end = int(inp.param("participation_trend_end"))
     tr = float(inp.param("talent_participation"))
     exit_rate = float(inp.param("retraining_exit_rate"))
     female_share = float(inp.param("birth_female_share"))
-    req_base = [float(x) for x in inp.param("requirement_base")]
-    prod = [float(x) for x in inp.param("productivity_growth")]
+    req_base = [float(x) for x in p.requirement_base[r]]
+    prod = [float(x) for x in p.productivity_growth[r]]
     sh_res, sh_tal, sh_ret = (list(map(float, inp.shares[k])) for k in ("resident", "talent", "retraining"))
     first, renew, contract = int(p.first_visa_years[r]), int(p.renewal_visa_years[r]), int(p.contract_years[r])
 
@@ -222,10 +223,14 @@ def reference(p: Params, r: int, inp) -> dict[str, list[float]]:
     def rate(sex: int, age: int, i: int) -> float:
         if age < 15:
             return 0.0
-        t = min(years[i], trend_end) - inp.base_year
+        y = min(years[i], trend_end)
+        if y <= trend_break:
+            points = early * (y - inp.base_year)
+        else:
+            points = early * (trend_break - inp.base_year) + late * (y - trend_break)
         v = scale * inp.participation[sex][age]
         if age <= 64:
-            v += p.participation_trend[r] * trend * t / 100.0
+            v += p.participation_trend[r] * points / 100.0
         if sex == 0 and 25 <= age <= 59:
             v += p.female_shift[r, i]
         if 60 <= age <= 69:

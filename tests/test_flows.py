@@ -80,12 +80,11 @@ def _by_age(bands: list[tuple[int, int, float]]) -> np.ndarray:
 
 
 def test_participation_rates_trend_shifts_clip():
-    """p = clip(scale*base + m*trend*t/100 [15-64] + female_shift [women 25-59] + older_shift [60-69], 0, 1); 0 below 15."""
+    """p = clip(scale*base + trend/100 [15-64] + female_shift [women 25-59] + older_shift [60-69], 0, 1); 0 below 15."""
     base = np.full((2, 101), 0.5)                      # also nonzero below 15: must be zeroed
-    out = flows.participation_rates(base, 0.75, trend_pp=np.array([12.5, -25.0]),
-                                    trend_multiplier=np.array([1.0, 2.0]), years_since_base=1,
+    out = flows.participation_rates(base, 0.75, np.array([[12.5, -25.0], [25.0, -50.0]]),
                                     female_shift=np.array([0.25, 0.0]), older_shift=np.array([0.0, 0.75]))
-    # scale x base = 0.375; run 0 trend: women +0.125, men -0.25; run 1 (x2): women +0.25, men -0.5
+    # scale x base = 0.375; run 0 trend: women +0.125, men -0.25; run 1: women +0.25, men -0.5
     expected = np.array([
         [_by_age([(0, 14, 0), (15, 24, 0.5), (25, 59, 0.75), (60, 64, 0.5), (65, 100, 0.375)]),
          _by_age([(0, 14, 0), (15, 64, 0.125), (65, 100, 0.375)])],
@@ -95,14 +94,25 @@ def test_participation_rates_trend_shifts_clip():
     eq(out, expected)
 
 
-def test_participation_rates_no_trend_at_base_year():
-    """At t = 0 the trend adds nothing: p = scale x base at 15+, 0 below."""
+def test_participation_rates_per_run_scale():
+    """A per-run scale multiplies the base profile run by run; no trend adds nothing."""
     base = np.tile(np.linspace(0.0, 1.0, 101), (2, 1))
-    out = flows.participation_rates(base, 0.5, np.array([10.0, 10.0]), np.array([1.0]), 0,
-                                    np.array([0.0]), np.array([0.0]))
-    expected = 0.5 * base
-    expected[:, :15] = 0.0
-    eq(out, expected[None])
+    out = flows.participation_rates(base, np.array([0.5, 0.25]), 0.0, np.zeros(2), np.zeros(2))
+    expected = np.stack([0.5 * base, 0.25 * base])
+    expected[:, :, :15] = 0.0
+    eq(out, expected)
+
+
+def test_trend_points_piecewise():
+    """Trend points: slope `early` to the break year, `late` after it, flat after the end year, times m."""
+    early, late, m = np.array([1.0, 0.5]), np.array([-2.0, 0.0]), np.array([1.0, 2.0])
+    points = {y: flows.trend_points(y, 2017, 2019, 2024, early, late, m) for y in (2017, 2019, 2021, 2024, 2030)}
+    eq(points[2017], [0.0, 0.0])
+    eq(points[2019], [2.0, 2.0])             # 2 years x 1.0; 2 years x 0.5 x 2
+    eq(points[2021], [-2.0, 2.0])            # + 2 years x -2.0; + 0
+    eq(points[2024], [-8.0, 2.0])
+    eq(points[2030], points[2024])           # held after the end year
+    eq(flows.trend_points(2030, 2017, 2019, 2018, early, late, m), [1.0, 1.0])  # end before the break
 
 
 def test_labour_force():

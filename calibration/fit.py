@@ -1,0 +1,288 @@
+"""Fitting the free parameters of `assumptions.yaml` to the targets in `data/targets.csv`.
+
+Least squares (scipy.optimize.least_squares, trust region reflective, within bounds) on
+residuals r = (model - observed) x w / tolerance, with w = 1, 0.5, 0.25 for targets of
+confidence H, M, L. The Jacobian is taken by forward differences, all columns in one batch run
+of the engine (one run per parameter plus the base). Standard errors come from the Jacobian at
+the optimum, cov = (J'J)^-1, which treats each target's tolerance over its weight as one
+standard deviation.
+
+The base-year requirement by group is not free: as in MP2023, it is the supply in 2023 plus
+the 2023 shortage (data/occupations.csv), so the 2023 shortage holds by construction and the
+2028 shortages identify productivity growth by group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from sim import inputs as inputs_module
+from sim.engine import simulate
+from sim.inputs import Inputs
+from sim.occupation import OCCUPATIONS
+from sim.params import Params, build
+from sim.scenario import Scenario
+
+WEIGHTS = {"H": 1.0, "M": 0.5, "L": 0.25}
+PRODUCTIVITY = "productivity_growth."
+
+
+@dataclass(frozen=True)
+class Target:
+    """One chosen row of targets.csv (persons)."""
+
+    year: int
+    metric: str
+    value: float
+    tolerance: float
+    confidence: str
+    source: str
+
+    @property
+    def sigma(self) -> float:
+        """Tolerance over the confidence weight: the residual's unit (persons)."""
+        return self.tolerance / WEIGHTS[self.confidence]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What to fit: free parameters, their bounds, the targets, and the model inputs."""
+
+    names: tuple[str, ...]
+    x0: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    steps: np.ndarray
+    targets: tuple[Target, ...]
+    inputs: Inputs
+    scenario: Scenario
+    upto: int | None  # last year of data used (None: all)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The estimate, its standard errors and covariance, and the model at the estimate."""
+
+    problem: Problem
+    x: np.ndarray
+    se: np.ndarray           # NaN for parameters the targets do not identify (kept at initial)
+    covariance: np.ndarray   # (n, n); NaN rows/columns for unidentified parameters
+    fitted: np.ndarray       # (n,) bool: estimated (True) or held at its initial value
+    model: np.ndarray        # (m,) model value at each target (persons)
+    cost: float
+    evaluations: int
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """(model - observed) / sigma for each target."""
+        return np.array([(m - t.value) / t.sigma for m, t in zip(self.model, self.problem.targets)])
+
+
+def targets(rows: list[dict], upto: int | None) -> tuple[Target, ...]:
+    """The chosen target rows, up to year `upto` if given."""
+    return tuple(Target(r["year"], r["metric"], r["value"], float(r["tolerance"]), r["confidence"], r["source"])
+                 for r in rows if r.get("chosen", "yes") == "yes" and (upto is None or r["year"] <= upto))
+
+
+def problem(assumptions: Path, scenario: Scenario, upto: int | None = None) -> Problem:
+    """Read the free parameters and targets; `upto` limits the data to years up to it (back-test)."""
+    calib, _ = inputs_module.read_file(assumptions)
+    names = tuple(calib.free)
+    x0 = np.array([calib.free[n].initial for n in names])
+    extra = _values(names, x0) | {"requirement_base": {g: 0.0 for g in OCCUPATIONS}}
+    if upto is not None:
+        extra["participation_trend_end"] = upto
+    data = inputs_module.load(assumptions, extra=extra)
+    return Problem(names=names, x0=x0, lower=np.array([calib.free[n].lower for n in names]),
+                   upper=np.array([calib.free[n].upper for n in names]),
+                   steps=np.array([calib.free[n].step for n in names]), targets=targets(data.targets, upto),
+                   inputs=data, scenario=scenario, upto=upto)
+
+
+def _values(names: tuple[str, ...], x: np.ndarray) -> dict:
+    """Free parameter vector -> calibration parameter values (productivity as a group mapping)."""
+    out: dict = {}
+    for name, value in zip(names, x):
+        if name.startswith(PRODUCTIVITY):
+            out.setdefault("productivity_growth", {})[name.removeprefix(PRODUCTIVITY)] = float(value)
+        else:
+            out[name] = float(value)
+    return out
+
+
+def batch_params(prob: Problem, xs: np.ndarray) -> Params:
+    """Engine parameters for a batch with one row of free parameter values per run."""
+    base = build(prob.scenario, prob.inputs, runs=xs.shape[0])
+    column = {name: xs[:, k] for k, name in enumerate(prob.names)}
+    productivity = base.productivity_growth.copy()
+    for g, group in enumerate(OCCUPATIONS):
+        productivity[:, g] = column.get(PRODUCTIVITY + group, productivity[:, g])
+    return replace(base, participation_scale=column.get("participation_scale", base.participation_scale),
+                   participation_trend_pp=column.get("participation_trend", base.participation_trend_pp),
+                   participation_trend_late_pp=column.get("participation_trend_covid",
+                                                          base.participation_trend_late_pp),
+                   productivity_growth=productivity)
+
+
+def model_values(prob: Problem, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Model value of every target for each row of `xs` (R, m), and the requirement base (R, G)."""
+    params = batch_params(prob, xs)
+    results = simulate(params, prob.inputs)
+    index = {int(y): i for i, y in enumerate(results.years)}
+    base_year = prob.inputs.demand_base_year
+    supply = results.groups["supply"]
+    requirement_base = supply[:, index[base_year]] + prob.inputs.shortage_base[None, :]
+    factor = (1.0 + params.gdp_growth[:, None]) / (1.0 + params.productivity_growth)
+    out = np.empty((xs.shape[0], len(prob.targets)))
+    for k, t in enumerate(prob.targets):
+        if t.metric == "labour_force":
+            out[:, k] = results.metrics["labour_force"][:, index[t.year]]
+            continue
+        shortage = requirement_base * factor ** (t.year - base_year) - supply[:, index[t.year]]
+        group = t.metric.removeprefix("shortage").lstrip("_")
+        out[:, k] = shortage.sum(axis=1) if not group else shortage[:, OCCUPATIONS.index(group)]
+    return out, requirement_base
+
+
+def _scaled(prob: Problem, values: np.ndarray) -> np.ndarray:
+    observed = np.array([t.value for t in prob.targets])
+    sigma = np.array([t.sigma for t in prob.targets])
+    return (values - observed) / sigma
+
+
+def run(prob: Problem) -> Fit:
+    """Fit the identified free parameters; the rest stay at their initial values."""
+    from scipy.optimize import least_squares
+
+    n = len(prob.names)
+    probe = _jacobian(prob, prob.x0)
+    fitted = np.abs(probe).sum(axis=0) > 0
+    free = np.flatnonzero(fitted)
+
+    def full(z: np.ndarray) -> np.ndarray:
+        x = prob.x0.copy()
+        x[free] = z
+        return x
+
+    def fun(z: np.ndarray) -> np.ndarray:
+        return _scaled(prob, model_values(prob, full(z)[None])[0][0])
+
+    def jac(z: np.ndarray) -> np.ndarray:
+        return _jacobian(prob, full(z))[:, free]
+
+    solution = least_squares(fun, prob.x0[free], jac=jac, bounds=(prob.lower[free], prob.upper[free]),
+                             method="trf", x_scale=prob.steps[free], xtol=1e-12, ftol=1e-12, gtol=1e-12)
+    x = full(solution.x)
+    j = jac(solution.x)
+    cov_free = np.linalg.pinv(j.T @ j)
+    covariance = np.full((n, n), np.nan)
+    covariance[np.ix_(free, free)] = cov_free
+    se = np.sqrt(np.diag(covariance))
+    model, _ = model_values(prob, x[None])
+    return Fit(problem=prob, x=x, se=se, covariance=covariance, fitted=fitted, model=model[0],
+               cost=float(solution.cost), evaluations=int(solution.nfev))
+
+
+def _jacobian(prob: Problem, x: np.ndarray) -> np.ndarray:
+    """(m, n) forward-difference Jacobian of the scaled residuals, in one batch run."""
+    xs = np.vstack([x, x + np.diag(prob.steps)])
+    values, _ = model_values(prob, xs)
+    scaled = _scaled(prob, values)
+    return ((scaled[1:] - scaled[0]) / prob.steps[:, None]).T
+
+
+def requirement_base(fit: Fit) -> np.ndarray:
+    """(G,) base-year requirement at the estimate: supply in 2023 + the 2023 shortage by group."""
+    return model_values(fit.problem, fit.x[None])[1][0]
+
+
+def backtest(fit: Fit, observed: list[dict]) -> list[dict]:
+    """Project the labour force from a fit on data up to `fit.problem.upto`, with the observed
+    flows after it, and compare with the observed labour force year by year (persons)."""
+    prob = fit.problem
+    later = [r for r in observed if r["metric"] == "labour_force" and r["year"] > prob.upto]
+    params = batch_params(prob, fit.x[None])
+    results = simulate(params, prob.inputs)
+    index = {int(y): i for i, y in enumerate(results.years)}
+    rows = []
+    for r in sorted(later, key=lambda r: (r["year"], r.get("chosen") != "yes")):
+        projected = float(results.metrics["labour_force"][0, index[r["year"]]])
+        rows.append({"year": r["year"], "observed": r["value"], "projected": projected,
+                     "error": projected - r["value"], "error_pct": 100.0 * (projected - r["value"]) / r["value"],
+                     "chosen": r.get("chosen", "yes"), "source": r["source"]})
+    return rows
+
+
+def _g(value: float, digits: int) -> float:
+    """Round to `digits` significant digits (stable text in the written file)."""
+    return float(f"{value:.{digits}g}")
+
+
+def document(fit: Fit, assumptions: Path, fitted_on: str, version: str, hashes: dict[str, str]) -> str:
+    """The calibrated parameter file (YAML text): assumptions + estimates + the fit record."""
+    import yaml
+
+    from sim import yamldoc
+
+    source = yamldoc.read(assumptions).data
+    calib, _ = inputs_module.read_file(assumptions)
+    prob = fit.problem
+    parameters = dict(source["parameters"])
+    grouped: dict[str, dict] = {}
+    for k, name in enumerate(prob.names):
+        free = calib.free[name]
+        how = "fitted by `simulate calibrate`" if fit.fitted[k] else "not identified by the targets: initial value"
+        se = None if np.isnan(fit.se[k]) else _g(fit.se[k], 4)
+        if name.startswith(PRODUCTIVITY):
+            entry = grouped.setdefault("productivity_growth", {"value": {}, "se": {}, "unit": free.unit,
+                                                               "source": f"{how}; {free.meaning}", "fitted": True})
+            entry["value"][name.removeprefix(PRODUCTIVITY)] = _g(fit.x[k], 7)
+            entry["se"][name.removeprefix(PRODUCTIVITY)] = se
+        else:
+            parameters[name] = {"value": _g(fit.x[k], 7), "unit": free.unit, "source": f"{how}; {free.meaning}",
+                                "fitted": bool(fit.fitted[k]), "se": se}
+    parameters.update(grouped)
+    parameters["requirement_base"] = {
+        "value": {g: _g(v, 7) for g, v in zip(OCCUPATIONS, requirement_base(fit))},
+        "unit": "persons required in the demand base year, by occupation group",
+        "source": "derived at the estimate: modelled supply in 2023 plus the 2023 shortage by group "
+                  "(data/occupations.csv), the MP2023 definition of the requirement"}
+    record = {
+        "fitted_on": fitted_on, "code_version": version,
+        "method": "scipy.optimize.least_squares (trf, bounded); residual = (model - observed) x weight / "
+                  "tolerance, weight H 1, M 0.5, L 0.25; forward-difference Jacobian in one batch run",
+        "assumptions": assumptions.name, "data_hashes": hashes, "targets": len(prob.targets),
+        "cost": _g(fit.cost, 6), "evaluations": fit.evaluations,
+        "parameters": list(prob.names),
+        "estimates": [_g(v, 7) for v in fit.x],
+        "covariance": [[None if np.isnan(c) else _g(c, 4) for c in row] for row in fit.covariance],
+    }
+    body = {"base_year": source["base_year"], "demand_base_year": source["demand_base_year"],
+            "data": source["data"], "parameters": parameters, "fit": record}
+    header = ("# Calibrated parameters of the Hong Kong labour-supply model, written by `simulate calibrate`\n"
+              f"# from {assumptions.name} and data/ (see fit.data_hashes). Do not edit by hand: change\n"
+              "# the assumptions or the data and rerun `simulate calibrate`. Fit report: report/report.md.\n")
+    return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
+
+
+def calibrate(assumptions: Path, scenario: Scenario, out: Path, report: Path, backtest_year: int,
+              fitted_on: str) -> tuple[Fit, list[dict], list[str]]:
+    """Fit, back-test, write the calibrated file and the report; returns (fit, back-test rows, report files)."""
+    from calibration import diagnostics
+    from sim import __version__, export
+    from sim.inputs import file_hash
+
+    full = run(problem(assumptions, scenario))
+    early = run(problem(assumptions, scenario, upto=backtest_year))
+    back = backtest(early, full.problem.inputs.targets)
+    folder = assumptions.parent
+    hashes = {str(p.relative_to(folder)) if p.is_relative_to(folder) else str(p): file_hash(p)
+              for p in full.problem.inputs.files}
+    text = document(full, assumptions, fitted_on, __version__, hashes)
+    calib, _ = inputs_module.read_file(assumptions)
+    files = diagnostics.write(report, full, early, back, calib.free, fitted_on)
+    export.replace_file(out, text)
+    return full, back, files
