@@ -57,19 +57,23 @@ def main() -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (overrides the scenario's).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario value, e.g. --set levers.talent.arrivals=50000 (repeatable).")
+@click.option("--draws", type=click.IntRange(min=0, max=1_000_000), default=0, show_default=True,
+              help="Monte Carlo draws of uncertainties and fitted parameters: bands.csv, fan charts, probabilities.")
 @click.option("--no-charts", is_flag=True, help="Skip the PNG/SVG charts (faster).")
-def run(scenario: Path, out: Path | None, seed: int | None, overrides: tuple[str, ...], no_charts: bool) -> None:
+def run(scenario: Path, out: Path | None, seed: int | None, overrides: tuple[str, ...], draws: int,
+        no_charts: bool) -> None:
     """Run SCENARIO and write CSV files, charts and a report.
 
     \b
     Example:
       simulate run scenarios/baseline.yaml --out results/base --no-charts
+      simulate run scenarios/baseline.yaml --draws 1000 --seed 7
     """
     from sim import runner
     from sim.scenario import load
 
     try:
-        summary = runner.run(load(scenario, overrides), out=out, seed=seed, charts=not no_charts)
+        summary = runner.run(load(scenario, overrides), out=out, seed=seed, charts=not no_charts, draws=draws)
     except InputError as exc:
         _fail(exc)
     click.echo(f"scenario {summary.name}: local labour force (excl. FDH, persons)")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from calibration import fit as fit_module
 from calibration.fit import WEIGHTS, Fit
 from sim import export
 
@@ -84,7 +85,8 @@ def write(folder: Path, fit: Fit, backtest: Fit, back: list[dict], free: dict, f
         from sim import charts
 
         try:
-            drawn = charts.calibration_fit(residuals, back, temp)
+            modelled = fit_module.path(fit)
+            drawn = charts.calibration_fit(residuals, back, modelled.years, modelled.metrics["labour_force"][0], temp)
         finally:
             charts.close_all()
         export.write_text(temp, "report.md", markdown(fit, backtest, residuals, parameters, back, fitted_on, drawn))

@@ -199,13 +199,17 @@ def requirement_base(fit: Fit) -> np.ndarray:
     return model_values(fit.problem, fit.x[None])[1][0]
 
 
+def path(fit: Fit):
+    """The model's Results (a batch of one) at the estimate."""
+    return simulate(batch_params(fit.problem, fit.x[None]), fit.problem.inputs)
+
+
 def backtest(fit: Fit, observed: list[dict]) -> list[dict]:
     """Project the labour force from a fit on data up to `fit.problem.upto`, with the observed
     flows after it, and compare with the observed labour force year by year (persons)."""
     prob = fit.problem
     later = [r for r in observed if r["metric"] == "labour_force" and r["year"] > prob.upto]
-    params = batch_params(prob, fit.x[None])
-    results = simulate(params, prob.inputs)
+    results = path(fit)
     index = {int(y): i for i, y in enumerate(results.years)}
     rows = []
     for r in sorted(later, key=lambda r: (r["year"], r.get("chosen") != "yes")):
@@ -265,7 +269,11 @@ def document(fit: Fit, assumptions: Path, fitted_on: str, version: str, hashes: 
     header = ("# Calibrated parameters of the Hong Kong labour-supply model, written by `simulate calibrate`\n"
               f"# from {assumptions.name} and data/ (see fit.data_hashes). Do not edit by hand: change\n"
               "# the assumptions or the data and rerun `simulate calibrate`. Fit report: report/report.md.\n")
-    return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
+    class Dumper(yaml.SafeDumper):
+        """Mappings as blocks, lists on one line (the covariance reads as a matrix)."""
+
+    Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+    return header + yaml.dump(body, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=200)
 
 
 def calibrate(assumptions: Path, scenario: Scenario, out: Path, report: Path, backtest_year: int,

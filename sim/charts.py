@@ -112,13 +112,18 @@ def close_all() -> None:
     plt.close("all")
 
 
-def calibration_fit(residuals: list[dict], backtest: list[dict], folder: Path) -> list[str]:
-    """Fitted vs observed: the labour force (with the back-test) and the 2028 shortage by group (persons)."""
+def calibration_fit(residuals: list[dict], backtest: list[dict], years: np.ndarray, labour: np.ndarray,
+                    folder: Path) -> list[str]:
+    """Fitted vs observed: the labour force path at the estimate (`labour`, persons, over `years`) with
+    the targets and the back-test, and the 2028 shortage by group against the published ranges."""
+    import textwrap
+
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [3, 2]})
     lf = [r for r in residuals if r["metric"] == "labour_force"]
-    left.plot([r["year"] for r in lf], [r["model"] / 1e6 for r in lf], color=COLOURS[0], marker="o", lw=1.5,
-              label="model at the estimate")
+    last = max(r["year"] for r in lf)
+    shown = years <= last
+    left.plot(years[shown], labour[shown] / 1e6, color=COLOURS[0], lw=1.5, label="model at the estimate")
     left.errorbar([r["year"] for r in lf], [r["observed"] / 1e6 for r in lf],
                   yerr=[r["tolerance"] / 1e6 for r in lf], fmt="s", color=COLOURS[1], capsize=3,
                   label="observed ± tolerance")
@@ -134,7 +139,26 @@ def calibration_fit(residuals: list[dict], backtest: list[dict], folder: Path) -
     right.bar(x, [r["model"] / 1e3 for r in groups], color=COLOURS[0], width=0.6, label="model")
     right.errorbar(x, [r["observed"] / 1e3 for r in groups], yerr=[r["tolerance"] / 1e3 for r in groups],
                    fmt="none", color=COLOURS[1], capsize=5, lw=2, label="published range")
-    right.set_xticks(x, [LABELS[r["metric"].removeprefix("shortage_")].split(" ")[0] for r in groups], fontsize=8)
+    right.set_xticks(x, [textwrap.fill(LABELS[r["metric"].removeprefix("shortage_")], 14, break_long_words=False) for r in groups],
+                     fontsize=8)
     right.set(title="Shortage by group, 2028", ylabel="shortage (thousand persons)")
     right.legend(frameon=False, fontsize=8)
     return _save(fig, folder, "fit", year_axes=[left])
+
+
+def fan(results: Results, quantiles: np.ndarray, metric: str, folder: Path, title: str, ylabel: str) -> list[str]:
+    """Central run and the p05-p95 and p25-p75 bands of `metric` over the draws (persons).
+
+    quantiles: (5, Y) for p05, p25, p50, p75, p95.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    years = results.years
+    ax.fill_between(years, quantiles[0] / 1e3, quantiles[4] / 1e3, color=COLOURS[0], alpha=0.15, lw=0,
+                    label="5th-95th percentile")
+    ax.fill_between(years, quantiles[1] / 1e3, quantiles[3] / 1e3, color=COLOURS[0], alpha=0.3, lw=0,
+                    label="25th-75th percentile")
+    ax.plot(years, results.metrics[metric][0] / 1e3, color=COLOURS[0], lw=2, label="central run")
+    ax.set(title=title, xlabel="year (mid-year)", ylabel=ylabel)
+    ax.legend(loc="best", frameon=False, fontsize=8)
+    return _save(fig, folder, f"{metric}_fan")

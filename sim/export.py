@@ -31,6 +31,7 @@ YEARLY_COLUMNS = ("year", "labour_force", "requirement", "shortage", "talent_arr
 OCCUPATION_COLUMNS = ("year", "occupation", "supply", "requirement", "shortage", "openings")
 LEDGER_COLUMNS = ("year", "stock", "item", "value", "unit")
 KPI_COLUMNS = ("kpi", "year", "value", "target", "met")
+BAND_COLUMNS = ("year", "metric", "p05", "p25", "p50", "p75", "p95")
 
 COLUMN_UNITS = {
     "yearly.csv": {"year": "calendar year (mid-year stocks; flows from the previous mid-year)", **UNITS},
@@ -40,8 +41,11 @@ COLUMN_UNITS = {
     "ledger.csv": {"year": "calendar year", "stock": "stock name", "item": "opening, closing or a flow",
                    "value": "persons (stocks) or persons/year (flows; inflows > 0, outflows < 0)",
                    "unit": "unit of value"},
-    "kpis.csv": {"kpi": "target name", "year": "calendar year", "value": "value of the target's metric",
-                 "target": "bound(s)", "met": "true or false"},
+    "kpis.csv": {"kpi": "target name", "year": "calendar year", "value": "value of the target's metric (central run)",
+                 "target": "bound(s)", "met": "true or false (central run)",
+                 "probability": "share of the draws meeting the target (with --draws)"},
+    "bands.csv": {"year": "calendar year", "metric": "labour_force, requirement, shortage or shortage_<group>",
+                  **{c: f"persons: {c[1:]}th percentile over the draws" for c in ("p05", "p25", "p50", "p75", "p95")}},
 }
 
 
@@ -88,8 +92,15 @@ def ledger_csv(results: Results, run: int = 0) -> str:
 
 
 def kpis_csv(rows: list[dict]) -> str:
-    return _csv(KPI_COLUMNS, [[r["kpi"], r["year"], number(r["value"]), r["target"], str(r["met"]).lower()]
-                              for r in rows])
+    """kpis.csv; with a `probability` column (share of draws meeting the target) when rows have one."""
+    extra = ("probability",) if rows and "probability" in rows[0] else ()
+    return _csv(KPI_COLUMNS + extra, [[r["kpi"], r["year"], number(r["value"]), r["target"], str(r["met"]).lower()]
+                                      + [number(r[c], 4) for c in extra] for r in rows])
+
+
+def bands_csv(rows: list[list]) -> str:
+    """bands.csv: `year, metric, p05, p25, p50, p75, p95` (persons)."""
+    return _csv(BAND_COLUMNS, [[year, metric, *(number(v) for v in values)] for year, metric, *values in rows])
 
 
 def manifest_json(manifest: dict) -> str:

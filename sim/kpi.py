@@ -28,6 +28,24 @@ def evaluate(targets: dict[str, Target], results: Results, run: int = 0) -> list
     return rows
 
 
+def probabilities(targets: dict[str, Target], results: Results) -> dict[tuple[str, int], float]:
+    """Share of the runs of a batch (draws) meeting each target in each year: (kpi, year) -> [0, 1]."""
+    out = {}
+    for name, target in targets.items():
+        for year in range(target.years[0], target.years[1] + 1):
+            index = np.searchsorted(results.years, year)
+            if index >= results.years.size or results.years[index] != year:
+                continue
+            value = results.metrics[target.metric][:, index]
+            met = ~np.isnan(value)
+            if target.min is not None:
+                met &= value >= target.min
+            if target.max is not None:
+                met &= value <= target.max
+            out[(name, year)] = float(met.mean())
+    return out
+
+
 def describe(target: Target) -> str:
     """`>= 35000`, `<= 100000` or `35000..50000`."""
     if target.min is not None and target.max is not None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from sim import __version__, export, kpi, report
 from sim.engine import simulate
 from sim.inputs import Inputs, file_hash, load as load_inputs
@@ -49,29 +51,43 @@ def prepare(loaded: Loaded) -> Inputs:
     return inputs
 
 
-def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts: bool = True) -> Summary:
-    """Simulate `loaded` (central run) and write its folder atomically; returns the Summary."""
+def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts: bool = True,
+        draws: int = 0) -> Summary:
+    """Simulate `loaded` (central run, plus `draws` Monte Carlo runs) and write its folder
+    atomically; returns the Summary."""
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
     scenario = loaded.scenario
+    seed = scenario.seed if seed is None else seed
     inputs = prepare(loaded)
-    results = simulate(build(scenario, inputs), inputs)
+    central = build(scenario, inputs)
+    results = simulate(central, inputs)
     rows = kpi.evaluate(scenario.targets, results)
+    spread = None
+    if draws > 0:
+        from sim import uncertainty
+
+        drawn = simulate(uncertainty.sample(central, scenario, inputs, draws, seed), inputs)
+        share = kpi.probabilities(scenario.targets, drawn)
+        rows = [{**r, "probability": share[(r["kpi"], r["year"])]} for r in rows]
+        spread = uncertainty.bands(drawn.years, _band_series(drawn))
     now_year = min(int(inputs.param("participation_trend_end")), int(results.years[-1]))
     headline = {"now_year": now_year, "peak_year": report.peak_year(results)}
     out = Path(out) if out is not None else Path("outputs") / scenario.name
     with export.staged(out) as folder:
         files = {"yearly.csv": export.yearly_csv(results), "occupations.csv": export.occupations_csv(results),
                  "ledger.csv": export.ledger_csv(results), "kpis.csv": export.kpis_csv(rows)}
+        if spread is not None:
+            files["bands.csv"] = export.bands_csv(spread)
         for name, text in files.items():
             export.write_text(folder, name, text)
-        drawn = _charts(results, inputs, folder, scenario.name) if charts else []
+        drawn = _charts(results, inputs, folder, scenario.name, spread) if charts else []
         export.write_text(folder, "report.md",
                           report.markdown(scenario.name, scenario.description, results, rows, headline, drawn))
         names = sorted([*files, *drawn, "report.md", "manifest.json"])
         manifest = {
             "scenario": scenario.name, "version": __version__,
-            "seed": scenario.seed if seed is None else seed, "draws": 0,
+            "seed": seed, "draws": draws,
             "resolved_scenario": resolved(scenario),
             "inputs": {_shown(p): file_hash(p) for p in (*loaded.files, *inputs.files)},
             "started": started.isoformat(timespec="seconds"),
@@ -96,7 +112,22 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _charts(results: Results, inputs: Inputs, folder: Path, name: str) -> list[str]:
+def _band_series(results: Results) -> dict:
+    """The (R, Y) series summarised in bands.csv: totals and the shortage by group."""
+    from sim.occupation import OCCUPATIONS
+    from sim.uncertainty import BAND_METRICS
+
+    series = {metric: results.metrics[metric] for metric in BAND_METRICS}
+    series |= {f"shortage_{g}": results.groups["shortage"][:, :, k] for k, g in enumerate(OCCUPATIONS)}
+    return series
+
+
+def _quantiles(spread: list[list], metric: str) -> np.ndarray:
+    """(5, Y) percentiles of `metric` from bands rows."""
+    return np.array([row[2:] for row in spread if row[1] == metric]).T
+
+
+def _charts(results: Results, inputs: Inputs, folder: Path, name: str, spread: list[list] | None) -> list[str]:
     from sim import charts
 
     observed = {int(r["year"]): r["value"] for r in inputs.targets
@@ -108,6 +139,12 @@ def _charts(results: Results, inputs: Inputs, folder: Path, name: str) -> list[s
     try:
         return (charts.labour_force(results, observed, last, folder, f"{name}: local labour force")
                 + charts.shortage_by_occupation(results, ranges, folder, f"{name}: shortage by occupation group")
-                + charts.labour_force_flows(results, folder, f"{name}: flows in and out of the labour force"))
+                + charts.labour_force_flows(results, folder, f"{name}: flows in and out of the labour force")
+                + ([] if spread is None else
+                   charts.fan(results, _quantiles(spread, "labour_force"), "labour_force", folder,
+                              f"{name}: labour force, central run and uncertainty",
+                              "labour force excl. FDH (thousand persons)")
+                   + charts.fan(results, _quantiles(spread, "shortage"), "shortage", folder,
+                                f"{name}: shortage, central run and uncertainty", "shortage (thousand persons)")))
     finally:
         charts.close_all()

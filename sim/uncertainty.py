@@ -1,0 +1,82 @@
+"""Monte Carlo draws: a batch of parameter sets sampled from the scenario's uncertainties and the
+calibration's parameter covariance.
+
+One seed, passed explicitly: `numpy.random.default_rng(SeedSequence(seed))`; all N draws are
+made up front in a fixed order (fitted parameters first, then each uncertainty as declared), so
+the same scenario, calibration and seed always give the same draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from sim.inputs import Inputs
+from sim.occupation import OCCUPATIONS
+from sim.params import Params
+from sim.scenario import Scenario, Uncertainty
+
+BAND_METRICS = ("labour_force", "requirement", "shortage")
+QUANTILES = (5, 25, 50, 75, 95)
+
+
+def _draw(rng: np.random.Generator, u: Uncertainty, n: int) -> np.ndarray:
+    """n values of one uncertainty: its value (fixed), normal(value, sd) or uniform(low, high)."""
+    if u.dist == "normal":
+        return u.value + u.sd * rng.standard_normal(n)
+    if u.dist == "uniform":
+        low = u.value if u.low is None else u.low
+        high = u.value if u.high is None else u.high
+        return rng.uniform(low, high, n)
+    return np.full(n, u.value)
+
+
+def _fitted(rng: np.random.Generator, fit: dict | None, n: int) -> dict[str, np.ndarray]:
+    """n draws of the fitted parameters from N(estimates, covariance), by parameter name."""
+    if not fit:
+        return {}
+    names, estimates = fit["parameters"], np.array(fit["estimates"], dtype=float)
+    cov = np.array([[np.nan if c is None else c for c in row] for row in fit["covariance"]], dtype=float)
+    known = np.flatnonzero(np.isfinite(np.diag(cov)))
+    sub = cov[np.ix_(known, known)]
+    values, vectors = np.linalg.eigh((sub + sub.T) / 2.0)
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))  # cov = root @ root.T, also if only semi-definite
+    z = rng.standard_normal((n, known.size))
+    drawn = np.tile(estimates, (n, 1))
+    drawn[:, known] = estimates[known] + z @ root.T
+    return {name: drawn[:, k] for k, name in enumerate(names)}
+
+
+def sample(central: Params, scenario: Scenario, inputs: Inputs, n: int, seed: int) -> Params:
+    """A batch of n runs: `central` (a batch of one) with every uncertain parameter drawn."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    batch = replace(central, **{name: np.repeat(value, n, axis=0) for name, value in vars(central).items()
+                                if name != "years"})
+    fitted = _fitted(rng, inputs.fit, n)
+    unc = scenario.uncertainties
+    drawn = {name: _draw(rng, getattr(unc, name), n) for name in type(unc).model_fields}
+    projection = batch.years > max(inputs.history["net_other_movement"])
+    migration = batch.resident_net_migration.copy()
+    migration[:, projection] = drawn["resident_net_migration"][:, None]
+    productivity = batch.productivity_growth.copy()
+    for g, group in enumerate(OCCUPATIONS):
+        productivity[:, g] = fitted.get(f"productivity_growth.{group}", productivity[:, g])
+    return replace(
+        batch,
+        gdp_growth=drawn["gdp_growth"], resident_net_migration=migration,
+        participation_trend=drawn["participation_trend"], mortality_scale=np.clip(drawn["mortality_scale"], 0, None),
+        participation_scale=np.clip(fitted.get("participation_scale", batch.participation_scale), 0, None),
+        participation_trend_pp=fitted.get("participation_trend", batch.participation_trend_pp),
+        participation_trend_late_pp=fitted.get("participation_trend_covid", batch.participation_trend_late_pp),
+        productivity_growth=productivity,
+    )
+
+
+def bands(years: np.ndarray, series: dict[str, np.ndarray]) -> list[list]:
+    """Rows `year, metric, p05, p25, p50, p75, p95` over the runs of each (R, Y) series."""
+    rows = []
+    for metric, values in series.items():
+        q = np.percentile(values, QUANTILES, axis=0)  # (5, Y)
+        rows += [[int(y), metric, *q[:, i]] for i, y in enumerate(years)]
+    return rows

@@ -1,0 +1,139 @@
+"""Monte Carlo draws (--draws): reproducible bands that widen with the horizon around the central run."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim import runner, uncertainty
+from sim.engine import simulate
+from sim.params import build
+from sim.scenario import load
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+LAST_OBSERVED = 2024
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory):
+    """The baseline with 400 draws, seed 7, without charts."""
+    out = tmp_path_factory.mktemp("draws") / "out"
+    runner.run(load(BASELINE), out=out, seed=7, charts=False, draws=400)
+    return out
+
+
+def _bands(folder: Path) -> dict[str, dict[int, dict[str, float]]]:
+    out: dict = {}
+    with (folder / "bands.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            out.setdefault(row["metric"], {})[int(row["year"])] = {k: float(row[k]) for k in
+                                                                   ("p05", "p25", "p50", "p75", "p95")}
+    return out
+
+
+def _yearly(folder: Path) -> dict[int, dict[str, str]]:
+    with (folder / "yearly.csv").open(newline="") as handle:
+        return {int(r["year"]): r for r in csv.DictReader(handle)}
+
+
+def test_bands_file_has_the_contract_columns_and_ordered_percentiles(drawn):
+    """bands.csv: year, metric, p05..p95 per year and metric, with p05 <= p25 <= p50 <= p75 <= p95."""
+    header = (drawn / "bands.csv").read_text().splitlines()[0]
+    assert header == "year,metric,p05,p25,p50,p75,p95"
+    bands = _bands(drawn)
+    assert {"labour_force", "requirement", "shortage", "shortage_skilled_technical"} <= set(bands)
+    for metric in bands.values():
+        assert sorted(metric) == list(range(2017, 2036))
+        for q in metric.values():
+            assert q["p05"] <= q["p25"] <= q["p50"] <= q["p75"] <= q["p95"]
+
+
+@pytest.mark.parametrize("metric", ["labour_force", "shortage"])
+def test_central_run_inside_the_interquartile_band(drawn, metric):
+    """The central run (yearly.csv) sits inside p25..p75 in every year."""
+    bands, yearly = _bands(drawn)[metric], _yearly(drawn)
+    for year, q in bands.items():
+        assert q["p25"] <= float(yearly[year][metric]) <= q["p75"], year
+
+
+@pytest.mark.parametrize("metric", ["labour_force", "shortage"])
+def test_bands_widen_with_the_horizon(drawn, metric):
+    """From the last observed year on, the 5-95 band never narrows, and ends at least twice as wide."""
+    bands = _bands(drawn)[metric]
+    widths = [bands[y]["p95"] - bands[y]["p05"] for y in range(LAST_OBSERVED, 2036)]
+    assert all(b >= a for a, b in zip(widths, widths[1:])), widths
+    assert widths[-1] > 2 * widths[0]
+
+
+def test_same_seed_same_bands_other_seed_other_bands(drawn, tmp_path):
+    """The same seed gives byte-identical bands and KPI probabilities; another seed does not."""
+    runner.run(load(BASELINE), out=tmp_path / "same", seed=7, charts=False, draws=400)
+    runner.run(load(BASELINE), out=tmp_path / "other", seed=8, charts=False, draws=400)
+    for name in ("bands.csv", "kpis.csv", "yearly.csv"):
+        assert (tmp_path / "same" / name).read_bytes() == (drawn / name).read_bytes(), name
+    assert (tmp_path / "other" / "bands.csv").read_bytes() != (drawn / "bands.csv").read_bytes()
+
+
+def test_draws_leave_the_central_run_unchanged(drawn, tmp_path):
+    """yearly.csv with draws equals yearly.csv without."""
+    runner.run(load(BASELINE), out=tmp_path / "plain", seed=7, charts=False)
+    assert (tmp_path / "plain" / "yearly.csv").read_bytes() == (drawn / "yearly.csv").read_bytes()
+    assert not (tmp_path / "plain" / "bands.csv").exists()
+
+
+def test_kpis_get_probabilities(drawn):
+    """With draws, kpis.csv has a probability in [0, 1] for every row."""
+    with (drawn / "kpis.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and all(0.0 <= float(r["probability"]) <= 1.0 for r in rows)
+    admission = [r for r in rows if r["kpi"] == "talent_admission"]
+    assert all(float(r["probability"]) == 1.0 for r in admission)  # arrivals are a lever: certain
+
+
+def test_no_uncertainty_gives_zero_width_bands(tmp_path):
+    """With every uncertainty fixed and no fit record, all draws equal the central run."""
+    loaded = load(BASELINE, ("uncertainties.gdp_growth.dist=fixed", "uncertainties.resident_net_migration.dist=fixed",
+                             "uncertainties.participation_trend.dist=fixed", "uncertainties.mortality_scale.dist=fixed"))
+    inputs = runner.prepare(loaded)
+    from dataclasses import replace
+
+    inputs = replace(inputs, fit=None)
+    central = build(loaded.scenario, inputs)
+    batch = simulate(uncertainty.sample(central, loaded.scenario, inputs, 5, seed=1), inputs)
+    single = simulate(central, inputs)
+    for metric in ("labour_force", "shortage"):
+        np.testing.assert_array_equal(batch.metrics[metric], np.repeat(single.metrics[metric], 5, axis=0))
+
+
+def test_fitted_parameters_are_drawn_with_the_fit_covariance():
+    """Draws of the fitted parameters have the calibration's mean and covariance (20,000 draws, 5%)."""
+    loaded = load(BASELINE)
+    inputs = runner.prepare(loaded)
+    draws = uncertainty._fitted(np.random.default_rng(3), inputs.fit, 20_000)
+    names = inputs.fit["parameters"]
+    sample = np.stack([draws[n] for n in names], axis=1)
+    cov = np.array(inputs.fit["covariance"], dtype=float)
+    np.testing.assert_allclose(sample.mean(axis=0), inputs.fit["estimates"], atol=float(np.sqrt(cov.max())) * 0.05)
+    np.testing.assert_allclose(np.cov(sample.T), cov, rtol=0.05, atol=float(np.abs(cov).max()) * 0.02)
+
+
+def test_cli_run_with_draws_writes_bands_and_fan_charts(tmp_path):
+    """`simulate run --draws N` writes bands.csv and fan charts of the labour force and the shortage."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    result = CliRunner().invoke(main, ["run", str(BASELINE), "--out", str(tmp_path / "o"), "--draws", "50"])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in (tmp_path / "o").iterdir()}
+    assert {"bands.csv", "labour_force_fan.png", "labour_force_fan.svg", "shortage_fan.png",
+            "shortage_fan.svg"} <= names
+    assert "labour_force_fan.png" in (tmp_path / "o" / "report.md").read_text()
+    import json
+
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["draws"] == 50 and manifest["seed"] == 2024
