@@ -34,10 +34,12 @@ def parameter_rows(fit: Fit, free: dict) -> list[dict]:
 
 
 def _cell(value) -> str:
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return str(value).lower()
     if isinstance(value, (float, np.floating)):
-        return "" if np.isnan(value) else f"{value:.6g}"
+        if np.isnan(value):
+            return ""
+        return f"{value:.1f}" if abs(value) >= 1e4 else f"{value:.6g}"  # persons in full, rates to 6 digits
     return str(value)
 
 
