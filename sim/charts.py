@@ -139,8 +139,8 @@ def calibration_fit(residuals: list[dict], backtest: list[dict], years: np.ndarr
     right.bar(x, [r["model"] / 1e3 for r in groups], color=COLOURS[0], width=0.6, label="model")
     right.errorbar(x, [r["observed"] / 1e3 for r in groups], yerr=[r["tolerance"] / 1e3 for r in groups],
                    fmt="none", color=COLOURS[1], capsize=5, lw=2, label="published range")
-    right.set_xticks(x, [textwrap.fill(LABELS[r["metric"].removeprefix("shortage_")], 14, break_long_words=False) for r in groups],
-                     fontsize=8)
+    names = [LABELS[r["metric"].removeprefix("shortage_")] for r in groups]
+    right.set_xticks(x, [textwrap.fill(name, 14, break_long_words=False) for name in names], fontsize=8)
     right.set(title="Shortage by group, 2028", ylabel="shortage (thousand persons)")
     right.legend(frameon=False, fontsize=8)
     return _save(fig, folder, "fit", year_axes=[left])

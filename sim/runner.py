@@ -14,10 +14,11 @@ import numpy as np
 
 from sim import __version__, export, kpi, report
 from sim.engine import simulate
-from sim.inputs import Inputs, file_hash, load as load_inputs
+from sim.errors import InputError
+from sim.inputs import Inputs, file_hash
+from sim.inputs import load as load_inputs
 from sim.params import build
 from sim.results import Results
-from sim.errors import InputError
 from sim.scenario import Loaded, resolved
 
 

@@ -308,7 +308,7 @@ def _origin(loc: tuple, origins: dict, path: Path) -> tuple[str, int | None]:
 def _allowed_keys(loc: tuple) -> list[str]:
     """The keys allowed in the mapping at `loc` (for "did you mean"); [] where any key goes."""
     model: Any = Scenario
-    for n, part in enumerate(loc):
+    for part in loc:
         if model is Scenario and part == "targets":
             return [] if len(loc) == 1 else (list(Target.model_fields) if len(loc) == 2 else [])
         field = getattr(model, "model_fields", {}).get(part) if isinstance(part, str) else None

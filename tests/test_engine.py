@@ -7,11 +7,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import first_years, quiet_params
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import first_years, quiet_params
-from sim import engine, params as sim_params
+from sim import engine
+from sim import params as sim_params
 from sim.occupation import OCCUPATIONS
 from sim.params import Params
 
