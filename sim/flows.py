@@ -129,12 +129,6 @@ def talent_steady_state(arrivals: np.ndarray, extension_rate: np.ndarray, expiri
     return arrivals[:, None] * np.concatenate([np.ones((arrivals.size, 1)), np.cumprod(keep, axis=1)], axis=1)
 
 
-def talent_by_age(stock: np.ndarray, profile: np.ndarray) -> np.ndarray:
-    """Talents by sex and age (R,2,A): the arrival profile (2,A) moved k years older for tenure k."""
-    shifted = np.stack([shift_ages(profile, k) for k in range(stock.shape[1])])  # (K,2,A)
-    return np.einsum("rk,ksa->rsa", stock, shifted)
-
-
 # --- imported workers ---------------------------------------------------------------------
 
 def contract_ending(contract_years: np.ndarray, width: int) -> np.ndarray:

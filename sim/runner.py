@@ -93,6 +93,7 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
             "inputs": {_shown(p): file_hash(p) for p in (*loaded.files, *inputs.files)},
             "started": started.isoformat(timespec="seconds"),
             "duration_seconds": round(time.perf_counter() - clock, 3),
+            "ledger_max_gap_persons": float(np.nanmax(results.ledger_gap())),  # closing - opening - flows
             "files": names, "units": export.COLUMN_UNITS,
         }
         export.write_text(folder, "manifest.json", export.manifest_json(manifest))

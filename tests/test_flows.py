@@ -158,14 +158,6 @@ def test_talent_steady_state():
     eq(step["naturalised"] + step["departures"].sum(axis=1), arrivals)
 
 
-def test_talent_by_age():
-    """Talents by age: the arrival profile moved k years older for tenure k, weighted by the stock at k."""
-    profile = np.array([[0.5, 0.25, 0.0, 0.0], [0.25, 0.0, 0.0, 0.0]])
-    out = flows.talent_by_age(np.array([[8.0, 4.0], [0.0, 1.0]]), profile)
-    eq(out, [[[4, 4, 1, 0], [2, 1, 0, 0]],
-             [[0, 0.5, 0.25, 0], [0, 0.25, 0, 0]]])
-
-
 # --- imported workers ---------------------------------------------------------------------
 
 def test_contract_ending():
