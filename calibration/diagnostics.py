@@ -79,7 +79,7 @@ def write(folder: Path, fit: Fit, backtest: Fit, back: list[dict], free: dict, f
     """Write the report folder atomically; returns the file names."""
     residuals = residual_rows(fit)
     parameters = parameter_rows(fit, free)
-    with export.staged(folder) as temp:
+    with export.staged(folder, marker="report.md") as temp:
         files = {"residuals.csv": table_csv(residuals), "parameters.csv": table_csv(parameters),
                  "backtest.csv": table_csv(back)}
         for name, text in files.items():

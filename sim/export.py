@@ -108,24 +108,44 @@ def manifest_json(manifest: dict) -> str:
 
 
 @contextmanager
-def staged(destination: Path):
+def staged(destination: Path, marker: str):
     """Yield a temporary folder; on success it atomically becomes `destination`.
 
-    The previous `destination` is kept until the new one is in place and removed after; on any
-    error the temporary folder (and any parent folders made for it) is deleted and
+    An existing `destination` is replaced only if it is empty or holds `marker` (a file this
+    program writes, e.g. manifest.json), so a mistyped --out never deletes someone's folder;
+    otherwise InputError. The previous folder is kept until the new one is in place and removed
+    after; on any error the temporary folder (and any parent folders made for it) is deleted and
     `destination` is untouched.
     """
-    destination = Path(destination)
-    if destination.exists() and not destination.is_dir():
-        raise InputError(destination, "output path exists and is not a folder")
+    destination = Path(destination).resolve()
+    if destination == Path.cwd().resolve() or destination in Path.cwd().resolve().parents:
+        raise InputError(destination, "refusing to replace the current folder or one above it; name a subfolder")
+    if destination.exists():
+        if not destination.is_dir():
+            raise InputError(destination, "output path exists and is not a folder")
+        if any(destination.iterdir()) and not (destination / marker).is_file():
+            raise InputError(destination, f"folder exists and was not written by simulate (no {marker}); "
+                             "choose an empty or new folder")
     made = [p for p in (destination.parent, *destination.parent.parents) if not p.exists()]
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent))
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(temp, 0o777 & ~mask)  # mkdtemp makes 0700; give the folder the usual permissions
     try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(destination, f"cannot create the output folder ({exc.strerror})") from None
+    temp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent))
+    old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temp, 0o777 & ~mask)  # mkdtemp makes 0700; give the folder the usual permissions
         yield temp
+        if destination.exists():
+            os.replace(destination, old)
+        try:
+            os.replace(temp, destination)
+        except BaseException:
+            if old.exists():
+                os.replace(old, destination)
+            raise
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         for folder in made:  # innermost first
@@ -134,19 +154,7 @@ def staged(destination: Path):
             except OSError:
                 break
         raise
-    old = None
-    if destination.exists():
-        old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
-        os.replace(destination, old)
-    try:
-        os.replace(temp, destination)
-    except BaseException:
-        if old is not None:
-            os.replace(old, destination)
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def replace_file(path: Path, text: str) -> None:

@@ -75,7 +75,7 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
     now_year = min(int(inputs.param("participation_trend_end")), int(results.years[-1]))
     headline = {"now_year": now_year, "peak_year": report.peak_year(results)}
     out = Path(out) if out is not None else Path("outputs") / scenario.name
-    with export.staged(out) as folder:
+    with export.staged(out, marker="manifest.json") as folder:
         files = {"yearly.csv": export.yearly_csv(results), "occupations.csv": export.occupations_csv(results),
                  "ledger.csv": export.ledger_csv(results), "kpis.csv": export.kpis_csv(rows)}
         if spread is not None:

@@ -255,12 +255,33 @@ def test_default_output_folder(tmp_path, monkeypatch):
 def test_rerun_replaces_folder(tmp_path):
     """A second run into the same --out replaces the folder: stale files go, nothing is left beside it."""
     out = tmp_path / "out"
-    out.mkdir()
+    assert invoke("run", BASELINE, "--out", out).exit_code == 0
     (out / "stale.txt").write_text("old")
     result = invoke("run", BASELINE, "--out", out, "--no-charts")
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == NO_CHART_FILES
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_foreign_folder_is_never_replaced(tmp_path):
+    """An existing non-empty --out folder that simulate did not write (no manifest.json) is refused, untouched."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    before = snapshot(tmp_path)
+    result = invoke("run", BASELINE, "--out", out, "--no-charts")
+    assert result.exit_code == 2
+    assert "folder exists and was not written by simulate (no manifest.json)" in result.stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_current_folder_is_never_replaced(tmp_path, monkeypatch):
+    """--out . is refused: the run must not swap out the folder it runs in."""
+    monkeypatch.chdir(tmp_path)
+    result = invoke("run", BASELINE, "--out", ".", "--no-charts")
+    assert result.exit_code == 2
+    assert "refusing to replace the current folder" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- bad input -------------------------------------------------------------------------------------
@@ -388,12 +409,7 @@ def test_bad_input_message_is_located(tmp_path):
 
 
 def test_scenario_that_is_a_directory(tmp_path):
-    """A folder given as SCENARIO is bad input like any other: exit 2 and one 'error:' line naming it.
-
-    sim.yamldoc.read has a 'not a regular file' error for this, but click.Path(dir_okay=False)
-    in cli.py rejects it first with click's multi-line usage error ('Usage: ...', 'Try ...',
-    'Error: Invalid value for 'SCENARIO': File '...' is a directory.').
-    """
+    """A folder given as SCENARIO is bad input like any other: exit 2 and one 'error:' line naming it."""
     folder = tmp_path / "scenario.yaml"
     folder.mkdir()
     for command in ("run", "validate"):
