@@ -39,7 +39,9 @@ def _cell(value) -> str:
     if isinstance(value, (float, np.floating)):
         if np.isnan(value):
             return ""
-        return f"{value:.1f}" if abs(value) >= 1e4 else f"{value:.6g}"  # persons in full, rates to 6 digits
+        if abs(value) >= 1e4:
+            return f"{value:.1f}"  # persons in full
+        return f"{round(float(value), 6) + 0.0:.6g}"  # rates to 6 digits; rounding noise shows as 0
     return str(value)
 
 

@@ -73,11 +73,14 @@ class Model:
         placements = flows.retraining_placements(params.retraining_places[:, 0], params.completion_rate[:, 0],
                                                  params.placement_rate[:, 0])
         activated = placements * params.activation_share[:, 0]
+        talent = flows.talent_steady_state(params.talent_arrivals[:, 0], params.extension_rate[:, 0], self.expiring)
+        imported = flows.imported_steady_state(params.imported_arrivals[:, 0], params.contract_years, width)
         self.state = State(
-            pop=np.broadcast_to(inputs.population, (params.runs, *inputs.population.shape)).copy(),
-            talent=flows.talent_steady_state(params.talent_arrivals[:, 0], params.extension_rate[:, 0],
-                                             self.expiring),
-            imported=flows.imported_steady_state(params.imported_arrivals[:, 0], params.contract_years, width),
+            pop=flows.residents_excluding_schemes(inputs.population, flows.talent_by_age(talent, self.talent_profile),
+                                                  flows.distribute(imported.sum(axis=(1, 2)),
+                                                                   inputs.profiles["imported"])),
+            talent=talent,
+            imported=imported,
             active=activated / self.exit_rate,
             movers=(placements - activated) / self.exit_rate,
             rates=self._rates(0),

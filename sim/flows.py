@@ -43,6 +43,13 @@ def age_one_year(pop: np.ndarray, births: np.ndarray, female_share: float) -> np
     return aged
 
 
+def residents_excluding_schemes(population: np.ndarray, talents: np.ndarray, imported: np.ndarray) -> np.ndarray:
+    """Initial residents (R,2,A): the population estimate (2,A), which counts everyone living in
+    Hong Kong, less the talent-scheme holders and imported workers (R,2,A) kept as stocks of their
+    own, so nobody is counted twice; never below zero."""
+    return np.maximum(population[None] - talents - imported, 0.0)
+
+
 def shift_ages(profile: np.ndarray, years: int) -> np.ndarray:
     """An age profile (2,A) moved `years` older, the open age 100 collecting the overflow."""
     if years == 0:
@@ -127,6 +134,12 @@ def talent_steady_state(arrivals: np.ndarray, extension_rate: np.ndarray, expiri
     """Stock (R, K) after constant arrivals and extension rate for 7 years or more."""
     keep = np.where(expiring, extension_rate[:, None], 1.0)
     return arrivals[:, None] * np.concatenate([np.ones((arrivals.size, 1)), np.cumprod(keep, axis=1)], axis=1)
+
+
+def talent_by_age(stock: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """Talents by sex and age (R,2,A): the arrival profile (2,A) moved k years older for tenure k."""
+    shifted = np.stack([shift_ages(profile, k) for k in range(stock.shape[1])])  # (K,2,A)
+    return np.einsum("rk,ksa->rsa", stock, shifted)
 
 
 # --- imported workers ---------------------------------------------------------------------

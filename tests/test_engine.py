@@ -246,13 +246,20 @@ def reference(p: Params, r: int, inp) -> dict[str, list[float]]:
             target = min(a + K - 1, A - 1)
             older[s][target] += prof_t[s][a]
 
-    # initial state
-    pop = [[float(inp.population[s][a]) for a in range(A)] for s in range(2)]
+    # initial state: talents and imported workers are taken out of the population estimate
     a0, e0 = p.talent_arrivals[r, 0], p.extension_rate[r, 0]
     talent = [a0]
     for k in range(1, K):
         talent.append(talent[-1] * (e0 if expires(k) else 1.0))
     imported = [[p.imported_arrivals[r, 0, g] if c < contract else 0.0 for c in range(contract)] for g in range(G)]
+    imported_total = sum(sum(row) for row in imported)
+    prof_i = inp.profiles["imported"]
+    pop = [[float(inp.population[s][a]) - imported_total * prof_i[s][a] for a in range(A)] for s in range(2)]
+    for k in range(K):
+        for s in range(2):
+            for a in range(A):
+                pop[s][min(a + k, A - 1)] -= talent[k] * prof_t[s][a]
+    pop = [[max(v, 0.0) for v in row] for row in pop]
     placed0 = p.retraining_places[r, 0] * p.completion_rate[r, 0] * p.placement_rate[r, 0]
     active = placed0 * p.activation_share[r, 0] / exit_rate
     movers = (placed0 - placed0 * p.activation_share[r, 0]) / exit_rate

@@ -158,6 +158,14 @@ def test_talent_steady_state():
     eq(step["naturalised"] + step["departures"].sum(axis=1), arrivals)
 
 
+def test_talent_by_age():
+    """Talents by age: the arrival profile moved k years older for tenure k, weighted by the stock at k."""
+    profile = np.array([[0.5, 0.25, 0.0, 0.0], [0.25, 0.0, 0.0, 0.0]])
+    out = flows.talent_by_age(np.array([[8.0, 4.0], [0.0, 1.0]]), profile)
+    eq(out, [[[4, 4, 1, 0], [2, 1, 0, 0]],
+             [[0, 0.5, 0.25, 0], [0, 0.25, 0, 0]]])
+
+
 # --- imported workers ---------------------------------------------------------------------
 
 def test_contract_ending():
@@ -226,3 +234,11 @@ def test_supply_by_group():
                                 np.array([8.0]), shares)
     eq(out, [[75 + 4 + 1 + 1 - 4, 25 + 4 + 2 + 3 + 4]])
     assert out.sum() == 100 + 8 + 3 + 4          # movers change the mix, not the total
+
+
+def test_residents_excluding_schemes():
+    """Initial residents = population estimate - talents - imported workers, per run, floored at zero."""
+    population = np.array([[10.0, 20.0], [30.0, 40.0]])
+    talents = np.array([[[1.0, 2.0], [0.0, 50.0]]])
+    imported = np.array([[[0.5, 0.0], [3.0, 0.0]]])
+    eq(flows.residents_excluding_schemes(population, talents, imported), [[[8.5, 18.0], [27.0, 0.0]]])
