@@ -162,7 +162,8 @@ class Model:
         x = y["before_ageing"]
         # stayers aged a (15..100) face rate new[a+1] next year (age 100 stays at 100)
         next_rate = np.concatenate([new[:, :, a + 1:], new[:, :, -1:]], axis=2)
-        participation_change = (x[:, :, a:] * (next_rate - old[:, :, a:])).sum(axis=(1, 2))
+        change_by_age = x[:, :, a:] * (next_rate - old[:, :, a:])
+        participation_change = change_by_age.sum(axis=(1, 2))
         items = dict(entry_at_15=(x[:, :, a - 1] * new[:, :, a]).sum(axis=1),
                      deaths=-valued(y["dead"]), resident_net_migration=valued(y["moved"]),
                      one_way_permits=valued(y["owp"]), naturalisation=valued(y["naturalised"]),
@@ -181,8 +182,11 @@ class Model:
                        contract_ends=-y["contract_ends"].sum(axis=1),
                        retraining_activations=y["activations"], retraining_exits=-y["active_exits"])
         shares = self.inputs.shares
-        exits = -(items["deaths"] + np.minimum(items["resident_net_migration"], 0.0)
-                  + np.minimum(participation_change, 0.0))
+        # replacement demand counts gross exits: withdrawals and emigrants age by age, not net of
+        # those who start work or arrive at other ages
+        withdrawals = np.minimum(change_by_age, 0.0).sum(axis=(1, 2))
+        emigrants = valued(np.minimum(y["moved"], 0.0))
+        exits = -(items["deaths"] + emigrants + withdrawals)
         replacement = (exits[:, None] * shares["resident"] + (y["talent_departures"] * tr)[:, None] * shares["talent"]
                        + y["contract_ends"] + y["active_exits"][:, None] * shares["retraining"])
         rec.groups["openings"][:, i] = rec.groups["requirement"][:, i] - rec.groups["requirement"][:, i - 1] + replacement

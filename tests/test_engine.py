@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from sim import engine
 from sim import params as sim_params
+from sim.inputs import AGES
 from sim.occupation import OCCUPATIONS
 from sim.params import Params
 
@@ -443,3 +444,26 @@ def test_gap_in_observed_flows_is_refused(baseline, inputs):
     del history["net_other_movement"][2020]
     with pytest.raises(ValueError, match=r"observed flows missing for \[2020\]"):
         sim_params.build(baseline.scenario, replace(inputs, history=history))
+
+
+def test_openings_are_expansion_plus_gross_replacement(baseline_params, inputs):
+    """Openings = change in requirement + gross exits; exits by withdrawal are not netted against entrants.
+
+    Closed form: no deaths or flows; rate 0.3 at 15-19, 0.6 at 20-59 and 0 from 60: each year the
+    cohort turning 60 withdraws (0.6 x X(59)) while the cohort turning 20 joins (+0.3 x X(19)); only
+    the withdrawals are replacement demand.
+    """
+    part = np.zeros((2, AGES))
+    part[:, 15:20] = 0.3
+    part[:, 20:60] = 0.6
+    pop = np.zeros((2, AGES))
+    pop[:, 15:] = 1000.0
+    inp = replace(inputs, mortality=np.zeros((2, AGES)), participation=part, population=pop,
+                  params={**inputs.params, "participation_scale": 1.0})
+    p = replace(quiet_params(baseline_params), participation_scale=np.ones(1))
+    res = run(p, inp)
+    total = res.groups["openings"][0].sum(axis=1)
+    requirement = res.metrics["requirement"][0]
+    withdrawals = 2 * 1000.0 * 0.6  # both sexes at age 59 become 60 each year
+    np.testing.assert_allclose(total[1:], np.diff(requirement) + withdrawals, rtol=1e-12)
+    assert np.isnan(total[0])
