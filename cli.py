@@ -57,7 +57,7 @@ def main() -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (overrides the scenario's).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario value, e.g. --set levers.talent.arrivals=50000 (repeatable).")
-@click.option("--draws", type=click.IntRange(min=0, max=1_000_000), default=0, show_default=True,
+@click.option("--draws", type=click.IntRange(min=0, max=100_000), default=0, show_default=True,
               help="Monte Carlo draws of uncertainties and fitted parameters: bands.csv, fan charts, probabilities.")
 @click.option("--no-charts", is_flag=True, help="Skip the PNG/SVG charts (faster).")
 def run(scenario: Path, out: Path | None, seed: int | None, overrides: tuple[str, ...], draws: int,

@@ -250,7 +250,7 @@ def document(fit: Fit, assumptions: Path, fitted_on: str, version: str, hashes: 
                                 "fitted": bool(fit.fitted[k]), "se": se}
     parameters.update(grouped)
     parameters["requirement_base"] = {
-        "value": {g: _g(v, 7) for g, v in zip(OCCUPATIONS, requirement_base(fit))},
+        "value": {g: round(float(v), 3) for g, v in zip(OCCUPATIONS, requirement_base(fit))},
         "unit": "persons required in the demand base year, by occupation group",
         "source": "derived at the estimate: modelled supply in 2023 plus the 2023 shortage by group "
                   "(data/occupations.csv), the MP2023 definition of the requirement"}

@@ -63,14 +63,16 @@ def shift_ages(profile: np.ndarray, years: int) -> np.ndarray:
 # --- participation ------------------------------------------------------------------------
 
 def trend_points(year: int, base_year: int, break_year: int, end_year: int, early: np.ndarray,
-                 late: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
+                 late: np.ndarray, projection: np.ndarray) -> np.ndarray:
     """Cumulative participation trend at `year` (percentage points, (R,)), piecewise linear.
 
-    m x (early x (min(y, B) - base) + late x (max(y, B) - B)) with y = min(year, end): slope
-    `early` up to the break year B, `late` after it, flat after the end year (the last observed).
+    early x (min(y, B) - base) + late x (max(y, B) - B) + projection x max(year - E, 0), with
+    y = min(year, E): the calibrated slope `early` up to the break year B, `late` from B to the
+    last observed year E, then the assumed slope `projection` (all points a year, (R,)).
     """
     y = min(year, end_year)
-    return multiplier * (early * (min(y, break_year) - base_year) + late * (max(y, break_year) - break_year))
+    return (early * (min(y, break_year) - base_year) + late * (max(y, break_year) - break_year)
+            + projection * max(year - end_year, 0))
 
 
 def participation_rates(base: np.ndarray, scale, trend_points_pp, female_shift: np.ndarray,

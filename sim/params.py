@@ -43,7 +43,7 @@ class Params:
     owp_arrivals: np.ndarray          # (R, Y) persons/year
     births: np.ndarray                # (R, Y) persons/year
     gdp_growth: np.ndarray            # (R,) fraction a year
-    participation_trend: np.ndarray   # (R,) multiplier of the calibrated trend (uncertainty)
+    participation_trend: np.ndarray   # (R,) participation trend after the last observed year, points a year
     mortality_scale: np.ndarray       # (R,) multiplier of death probabilities
     participation_scale: np.ndarray   # (R,) calibrated multiplier of the base participation profile
     participation_trend_pp: np.ndarray  # (R,) calibrated trend to the break year, points a year, ages 15-64
@@ -141,6 +141,11 @@ def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
         requirement_base=np.tile(inputs.param("requirement_base"), (runs, 1)),
         productivity_growth=np.tile(inputs.param("productivity_growth"), (runs, 1)),
     )
+
+
+def take(params: Params, runs: slice) -> Params:
+    """The runs `runs` of a batch, as a batch of their own."""
+    return replace(params, **{f.name: getattr(params, f.name)[runs] for f in fields(Params) if f.name != "years"})
 
 
 def stack(batches: list[Params]) -> Params:

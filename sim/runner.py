@@ -68,10 +68,8 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
     if draws > 0:
         from sim import uncertainty
 
-        drawn = simulate(uncertainty.sample(central, scenario, inputs, draws, seed), inputs)
-        share = kpi.probabilities(scenario.targets, drawn)
+        spread, share = uncertainty.run(central, scenario, inputs, draws, seed)
         rows = [{**r, "probability": share[(r["kpi"], r["year"])]} for r in rows]
-        spread = uncertainty.bands(drawn.years, _band_series(drawn))
     now_year = min(int(inputs.param("participation_trend_end")), int(results.years[-1]))
     headline = {"now_year": now_year, "peak_year": report.peak_year(results)}
     out = Path(out) if out is not None else Path("outputs") / scenario.name
@@ -112,16 +110,6 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-def _band_series(results: Results) -> dict:
-    """The (R, Y) series summarised in bands.csv: totals and the shortage by group."""
-    from sim.occupation import OCCUPATIONS
-    from sim.uncertainty import BAND_METRICS
-
-    series = {metric: results.metrics[metric] for metric in BAND_METRICS}
-    series |= {f"shortage_{g}": results.groups["shortage"][:, :, k] for k, g in enumerate(OCCUPATIONS)}
-    return series
 
 
 def _quantiles(spread: list[list], metric: str) -> np.ndarray:

@@ -144,7 +144,9 @@ class Uncertainties(Strict):
     gdp_growth: Uncertainty = Field(description="real GDP growth a year (fraction), MP2023: 0.032")
     resident_net_migration: Uncertainty = Field(
         description="net migration of residents a year after the observed history (persons/year)")
-    participation_trend: Uncertainty = Uncertainty(value=1.0)
+    participation_trend: Uncertainty = Field(
+        Uncertainty(value=0.0), description="participation trend after the last observed year, ages 15-64 "
+                                            "(percentage points a year)")
     mortality_scale: Uncertainty = Uncertainty(value=1.0)
 
 

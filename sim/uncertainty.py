@@ -12,13 +12,17 @@ from dataclasses import replace
 
 import numpy as np
 
+from sim import kpi
+from sim.engine import simulate
 from sim.inputs import Inputs
 from sim.occupation import OCCUPATIONS
-from sim.params import Params
+from sim.params import Params, take
+from sim.results import Results
 from sim.scenario import Scenario, Uncertainty
 
 BAND_METRICS = ("labour_force", "requirement", "shortage")
 QUANTILES = (5, 25, 50, 75, 95)
+CHUNK = 10_000  # runs simulated at once; bounds memory, does not change any number
 
 
 def _draw(rng: np.random.Generator, u: Uncertainty, n: int) -> np.ndarray:
@@ -71,6 +75,40 @@ def sample(central: Params, scenario: Scenario, inputs: Inputs, n: int, seed: in
         participation_trend_late_pp=fitted.get("participation_trend_covid", batch.participation_trend_late_pp),
         productivity_growth=productivity,
     )
+
+
+def anchor_requirement(batch: Params, results: Results, inputs: Inputs) -> Params:
+    """Each run's base-year requirement = its own base-year supply + the observed base-year
+    shortage (the MP2023 definition), so that every draw reproduces the observed shortage."""
+    at = np.flatnonzero(results.years == inputs.demand_base_year)
+    if at.size == 0:
+        return batch
+    return replace(batch, requirement_base=results.groups["supply"][:, at[0]] + inputs.shortage_base[None, :])
+
+
+def run(central: Params, scenario: Scenario, inputs: Inputs, n: int, seed: int) -> tuple[list[list], dict]:
+    """Simulate n draws in chunks of CHUNK runs; returns (bands rows, KPI probabilities)."""
+    batch = sample(central, scenario, inputs, n, seed)
+    pieces: list[Results] = []
+    for start in range(0, n, CHUNK):
+        part = take(batch, slice(start, start + CHUNK))
+        first = simulate(part, inputs)
+        pieces.append(_summary(simulate(anchor_requirement(part, first, inputs), inputs)))
+    joined = Results(years=batch.years,
+                     metrics={k: np.concatenate([p.metrics[k] for p in pieces]) for k in pieces[0].metrics},
+                     groups={k: np.concatenate([p.groups[k] for p in pieces]) for k in pieces[0].groups})
+    return bands(joined.years, band_series(joined)), kpi.probabilities(scenario.targets, joined)
+
+
+def _summary(results: Results) -> Results:
+    """Only the series bands and KPIs need (drops the ledger of a chunk)."""
+    return Results(years=results.years, metrics=results.metrics, groups={"shortage": results.groups["shortage"]})
+
+
+def band_series(results: Results) -> dict[str, np.ndarray]:
+    """The (R, Y) series summarised in bands.csv: totals and the shortage by group."""
+    series = {metric: results.metrics[metric] for metric in BAND_METRICS}
+    return series | {f"shortage_{g}": results.groups["shortage"][:, :, k] for k, g in enumerate(OCCUPATIONS)}
 
 
 def bands(years: np.ndarray, series: dict[str, np.ndarray]) -> list[list]:

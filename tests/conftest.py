@@ -84,7 +84,7 @@ def synthetic_inputs(base: Inputs, *, q: float | None = None, rate: float | None
 
 def quiet_params(params: Params) -> Params:
     """`params` with every flow lever switched off: no births, migration, one-way permits,
-    talents, imported workers or retraining; no participation shifts, no trend (and multiplier 0),
+    talents, imported workers or retraining; no participation shifts and no trend in any period,
     participation scale 1 (the base profile as it is); mortality scale 1; GDP growth unchanged."""
     runs = params.runs
     zeros = np.zeros_like(params.talent_arrivals)
@@ -92,7 +92,8 @@ def quiet_params(params: Params) -> Params:
                    imported_arrivals=np.zeros_like(params.imported_arrivals), female_shift=zeros.copy(),
                    older_shift=zeros.copy(), resident_net_migration=zeros.copy(), owp_arrivals=zeros.copy(),
                    births=zeros.copy(), participation_trend=np.zeros(runs), mortality_scale=np.ones(runs),
-                   participation_scale=np.ones(runs), participation_trend_pp=np.zeros(runs))
+                   participation_scale=np.ones(runs), participation_trend_pp=np.zeros(runs),
+                   participation_trend_late_pp=np.zeros(runs))
 
 
 def first_years(params: Params, n: int) -> Params:

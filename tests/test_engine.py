@@ -230,9 +230,10 @@ def reference(p: Params, r: int, inp) -> dict[str, list[float]]:
             points = early * (y - inp.base_year)
         else:
             points = early * (trend_break - inp.base_year) + late * (y - trend_break)
+        points += p.participation_trend[r] * max(years[i] - trend_end, 0)
         v = scale * inp.participation[sex][age]
         if age <= 64:
-            v += p.participation_trend[r] * points / 100.0
+            v += points / 100.0
         if sex == 0 and 25 <= age <= 59:
             v += p.female_shift[r, i]
         if 60 <= age <= 69:

@@ -104,15 +104,15 @@ def test_participation_rates_per_run_scale():
 
 
 def test_trend_points_piecewise():
-    """Trend points: slope `early` to the break year, `late` after it, flat after the end year, times m."""
-    early, late, m = np.array([1.0, 0.5]), np.array([-2.0, 0.0]), np.array([1.0, 2.0])
-    points = {y: flows.trend_points(y, 2017, 2019, 2024, early, late, m) for y in (2017, 2019, 2021, 2024, 2030)}
+    """Trend points: slope `early` to the break year, `late` to the last observed year, then `projection`."""
+    early, late, proj = np.array([1.0, 0.5]), np.array([-2.0, 0.0]), np.array([0.0, 0.25])
+    points = {y: flows.trend_points(y, 2017, 2019, 2024, early, late, proj) for y in (2017, 2019, 2021, 2024, 2030)}
     eq(points[2017], [0.0, 0.0])
-    eq(points[2019], [2.0, 2.0])             # 2 years x 1.0; 2 years x 0.5 x 2
-    eq(points[2021], [-2.0, 2.0])            # + 2 years x -2.0; + 0
-    eq(points[2024], [-8.0, 2.0])
-    eq(points[2030], points[2024])           # held after the end year
-    eq(flows.trend_points(2030, 2017, 2019, 2018, early, late, m), [1.0, 1.0])  # end before the break
+    eq(points[2019], [2.0, 1.0])             # 2 years x 1.0; 2 years x 0.5
+    eq(points[2021], [-2.0, 1.0])            # + 2 years x -2.0; + 0
+    eq(points[2024], [-8.0, 1.0])
+    eq(points[2030], [-8.0, 2.5])            # + 6 years x 0 (held); + 6 years x 0.25
+    eq(flows.trend_points(2030, 2017, 2019, 2018, early, late, np.zeros(2)), [1.0, 0.5])  # end before the break
 
 
 def test_labour_force():
