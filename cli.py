@@ -77,7 +77,8 @@ def run(scenario: Path, out: Path | None, seed: int | None, overrides: tuple[str
     except InputError as exc:
         _fail(exc)
     click.echo(f"scenario {summary.name}: local labour force (excl. FDH, persons)")
-    click.echo(f"  {summary.now_year} (last observed): {summary.labour_force_now:,.0f}")
+    if summary.now_year < summary.end_year:
+        click.echo(f"  {summary.now_year} (last observed): {summary.labour_force_now:,.0f}")
     click.echo(f"  {summary.end_year}: {summary.labour_force_end:,.0f}")
     click.echo(f"  peak shortage: {summary.peak_shortage:,.0f} persons in {summary.peak_year}")
     click.echo(f"  {len(summary.files)} files written to {summary.out}/")
@@ -142,7 +143,7 @@ def calibrate(out, report, assumptions, scenario, backtest_year, fitted_on) -> N
     except ValueError as exc:
         _fail(InputError("--date", f"{fitted_on!r} is not a date YYYY-MM-DD ({exc})"))
     try:
-        loaded = load(scenario or folder.parent / "scenarios" / "baseline.yaml")
+        loaded = load(scenario or folder.parent / "scenarios" / "baseline.yaml", check_calibration=False)
         result, back, files = fit.calibrate(Path(assumptions), loaded.scenario, Path(out), Path(report),
                                             backtest_year, fitted_on)
     except InputError as exc:

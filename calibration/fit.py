@@ -21,6 +21,7 @@ import numpy as np
 
 from sim import inputs as inputs_module
 from sim.engine import simulate
+from sim.errors import InputError
 from sim.inputs import Inputs
 from sim.occupation import OCCUPATIONS
 from sim.params import Params, build
@@ -81,24 +82,56 @@ class Fit:
         return np.array([(m - t.value) / t.sigma for m, t in zip(self.model, self.problem.targets)])
 
 
-def targets(rows: list[dict], upto: int | None) -> tuple[Target, ...]:
-    """The chosen target rows, up to year `upto` if given."""
-    return tuple(Target(r["year"], r["metric"], r["value"], float(r["tolerance"]), r["confidence"], r["source"])
-                 for r in rows if r.get("chosen", "yes") == "yes" and (upto is None or r["year"] <= upto))
+TARGET_METRICS = ("labour_force", "shortage", *(f"shortage_{g}" for g in OCCUPATIONS))
+SUPPLY_PARAMETERS = ("participation_scale", "participation_trend", "participation_trend_covid")
+FREE_PARAMETERS = SUPPLY_PARAMETERS + tuple(PRODUCTIVITY + g for g in OCCUPATIONS)
+"""The parameters the fit knows how to vary; any other name under `free:` is refused."""
+
+
+def targets(rows: list[dict], upto: int | None, years: range, path: Path) -> tuple[Target, ...]:
+    """The chosen target rows, up to year `upto` if given; each checked (InputError naming the row)."""
+    out = []
+    for r in rows:
+        if r.get("chosen", "yes") != "yes" or (upto is not None and r["year"] > upto):
+            continue
+        try:
+            tolerance = float(r.get("tolerance") or "nan")
+        except ValueError:
+            tolerance = float("nan")
+        problem = (f"metric {r['metric']!r} is not one of {', '.join(TARGET_METRICS)}"
+                   if r["metric"] not in TARGET_METRICS else
+                   f"year {r['year']} is outside the model's years {years.start}-{years.stop - 1}"
+                   if r["year"] not in years else
+                   f"tolerance {r.get('tolerance')!r} is not a number > 0 (persons)"
+                   if not (np.isfinite(tolerance) and tolerance > 0) else None)
+        if problem:
+            raise InputError(path, problem, line=r["_line"])
+        out.append(Target(r["year"], r["metric"], r["value"], tolerance, r["confidence"], r["source"]))
+    return tuple(out)
 
 
 def problem(assumptions: Path, scenario: Scenario, upto: int | None = None) -> Problem:
     """Read the free parameters and targets; `upto` limits the data to years up to it (back-test)."""
-    calib, _ = inputs_module.read_file(assumptions)
+    calib, doc = inputs_module.read_file(assumptions)
     names = tuple(calib.free)
+    for name, free in calib.free.items():
+        where = {"line": doc.lines.get(("free", name)), "key": f"free.{name}"}
+        if name not in FREE_PARAMETERS:
+            raise InputError(assumptions, f"the fit cannot vary this parameter; expected one of "
+                             f"{', '.join(FREE_PARAMETERS)}", **where)
+        if not free.lower <= free.initial <= free.upper or free.lower >= free.upper:
+            raise InputError(assumptions, f"bounds {free.lower}..{free.upper} with initial {free.initial}; expected "
+                             "lower < upper and the initial value between them", **where)
     x0 = np.array([calib.free[n].initial for n in names])
     extra = _values(names, x0) | {"requirement_base": {g: 0.0 for g in OCCUPATIONS}}
     if upto is not None:
         extra["participation_trend_end"] = upto
     data = inputs_module.load(assumptions, extra=extra)
+    years = range(scenario.years.start, scenario.years.end + 1)
+    chosen = targets(data.targets, upto, years, assumptions.parent / calib.data.targets)
     return Problem(names=names, x0=x0, lower=np.array([calib.free[n].lower for n in names]),
                    upper=np.array([calib.free[n].upper for n in names]),
-                   steps=np.array([calib.free[n].step for n in names]), targets=targets(data.targets, upto),
+                   steps=np.array([calib.free[n].step for n in names]), targets=chosen,
                    inputs=data, scenario=scenario, upto=upto)
 
 

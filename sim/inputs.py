@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import yamldoc
 from sim.errors import InputError
+from sim.flows import ADULT
 from sim.occupation import OCCUPATIONS
 
 AGES = 101
 SEXES = ("female", "male")
-ADULT = 15  # first working age (years)
 
 
 class Parameter(BaseModel):
@@ -31,7 +32,6 @@ class Parameter(BaseModel):
     value: Any
     unit: str
     source: str
-    tuned: bool = False   # set by hand
     fitted: bool = False  # estimated by `simulate calibrate`
     se: Any = None        # standard error of a fitted value (same shape as value)
 
@@ -126,12 +126,10 @@ def load(path: str | Path, extra: dict[str, Any] | None = None) -> Inputs:
     missing = [name for name in REQUIRED_PARAMETERS if name not in params]
     if missing:
         raise InputError(path, f"missing parameter(s): {', '.join(missing)}", key="parameters")
-    for name in ("requirement_base", "productivity_growth"):
-        value = params[name]
-        if not isinstance(value, dict) or set(value) != set(OCCUPATIONS):
-            raise InputError(path, f"expected a mapping with one number for each of {', '.join(OCCUPATIONS)}",
-                             line=doc.lines.get(("parameters", name, "value")), key=f"parameters.{name}.value")
-        params[name] = np.array([float(value[g]) for g in OCCUPATIONS])
+    for name in REQUIRED_PARAMETERS:
+        params[name] = _checked(name, params[name], path, doc.lines.get(("parameters", name, "value")))
+    if calib.fit is not None:
+        _check_fit(calib.fit, path, doc.lines.get(("fit",)))
     folder = path.parent
     files = {name: folder / rel for name, rel in calib.data.model_dump().items()}
     tables = {name: read_table(f) for name, f in files.items()}
@@ -145,11 +143,13 @@ def load(path: str | Path, extra: dict[str, Any] | None = None) -> Inputs:
         base_year=base,
         demand_base_year=calib.demand_base_year,
         population=population,
-        mortality=1.0 - np.exp(-_by_age(tables["mortality"], files["mortality"])),
-        participation=np.clip(_by_age(tables["participation"], files["participation"], first=ADULT), 0.0, 1.0),
+        mortality=1.0 - np.exp(-_in_range(_by_age(tables["mortality"], files["mortality"]), 0.0, 10.0,
+                                           files["mortality"], "death rates per person-year in [0, 10]")),
+        participation=_in_range(_by_age(tables["participation"], files["participation"], first=ADULT), 0.0, 1.0,
+                                files["participation"], "participation rates in [0, 1]"),
         profiles=_profiles(tables["profiles"], files["profiles"]),
         history=history,
-        shares={kind: _by_group(tables["occupations"], f"{kind}_share", files["occupations"])
+        shares={kind: _shares(tables["occupations"], f"{kind}_share", files["occupations"])
                 for kind in ("resident", "talent", "retraining")},
         shortage_base=_by_group(tables["occupations"], "shortage", files["occupations"]),
         params=params,
@@ -157,6 +157,59 @@ def load(path: str | Path, extra: dict[str, Any] | None = None) -> Inputs:
         files=(path, *files.values()),
         fit=calib.fit,
     )
+
+
+RANGES = {  # parameter -> (low, high, what): checked when a calibration file is read
+    "population_weight_2020": (0.0, 1.0, "a share in [0, 1]"),
+    "fdh_female_share": (0.0, 1.0, "a share in [0, 1]"),
+    "birth_female_share": (0.0, 1.0, "a share in [0, 1]"),
+    "participation_scale": (0.0, 3.0, "a multiplier in [0, 3]"),
+    "participation_trend": (-10.0, 10.0, "percentage points a year in [-10, 10]"),
+    "participation_trend_covid": (-10.0, 10.0, "percentage points a year in [-10, 10]"),
+    "participation_trend_break": (1990, 2100, "a year"),
+    "participation_trend_end": (1990, 2100, "a year"),
+    "talent_participation": (0.0, 1.0, "a share in [0, 1]"),
+    "retraining_exit_rate": (1e-9, 1.0, "a share a year in (0, 1]"),
+    "births_projection": (0.0, 1e7, "persons a year >= 0"),
+    "owp_projection": (0.0, 1e7, "persons a year >= 0"),
+}
+
+
+def _checked(name: str, value: Any, path: Path, line: int | None) -> Any:
+    """A calibration parameter's value, checked for type and range (InputError otherwise)."""
+    key = f"parameters.{name}.value"
+
+    def number(v: Any, low: float, high: float, what: str) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or not low <= v <= high:
+            raise InputError(path, f"{v!r} is not {what}", line=line, key=key)
+        return float(v)
+
+    if name in ("requirement_base", "productivity_growth"):
+        if not isinstance(value, dict) or set(value) != set(OCCUPATIONS):
+            raise InputError(path, f"expected a mapping with one number for each of {', '.join(OCCUPATIONS)}",
+                             line=line, key=key)
+        low, what = (0.0, "persons >= 0") if name == "requirement_base" else (-0.5, "a fraction a year > -0.5")
+        return np.array([number(value[g], low, 1e9, what) for g in OCCUPATIONS])
+    if name == "fdh_age_range":
+        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value)
+                and 0 <= value[0] <= value[1] <= AGES - 1):
+            raise InputError(path, f"{value!r} is not [first, last] ages with 0 <= first <= last <= 100",
+                             line=line, key=key)
+        return value
+    return number(value, *RANGES[name])
+
+
+def _check_fit(fit: dict, path: Path, line: int | None) -> None:
+    """The fit record must carry parameter names, estimates and an n x n covariance (for --draws)."""
+    names, estimates, cov = fit.get("parameters"), fit.get("estimates"), fit.get("covariance")
+    n = len(names) if isinstance(names, list) else -1
+    ok = (n > 0 and isinstance(estimates, list) and len(estimates) == n and isinstance(cov, list)
+          and len(cov) == n and all(isinstance(row, list) and len(row) == n for row in cov)
+          and all(isinstance(v, (int, float)) and np.isfinite(v) for v in estimates)
+          and all(v is None or (isinstance(v, (int, float)) and np.isfinite(v)) for row in cov for v in row))
+    if not ok:
+        raise InputError(path, "expected parameters (names), estimates (one number each) and an n x n covariance "
+                         "(numbers or null)", line=line, key="fit")
 
 
 REQUIRED_COLUMNS = ("year", "metric", "value", "unit", "source", "confidence")
@@ -168,7 +221,11 @@ def read_table(path: Path) -> list[dict]:
     confidence (H, M or L); value must be a number and year a whole number."""
     if not path.is_file():
         raise InputError(path, "data file not found")
-    with path.open(newline="", encoding="utf-8") as handle:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read the file as UTF-8 text ({exc.__class__.__name__})") from None
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         missing = [col for col in REQUIRED_COLUMNS if col not in header]
@@ -183,6 +240,8 @@ def read_table(path: Path) -> list[dict]:
             except (TypeError, ValueError):
                 raise InputError(path, f"value {row.get('value')!r} is not a number", line=number,
                                  key="value") from None
+            if not np.isfinite(row["value"]):
+                raise InputError(path, f"value {row['value']} is not a finite number", line=number, key="value")
             row["year"] = _int(row, "year", path)
             if row["confidence"] not in CONFIDENCE:
                 raise InputError(path, f"confidence {row['confidence']!r} is not one of H, M, L", line=number,
@@ -222,10 +281,20 @@ def _by_age(rows: list[dict], path: Path, first: int = 0) -> np.ndarray:
     out[:, :first] = 0.0
     for row in rows:
         sex = _sex(row, path)
-        out[sex, _int(row, "age_lo", path):_int(row, "age_hi", path) + 1] = row["value"]
+        lo, hi = _ages(row, path)
+        out[sex, lo:hi + 1] = row["value"]
     if np.isnan(out).any():
         raise InputError(path, f"rows do not cover every age {first}-100 for both sexes")
     return out
+
+
+def _ages(row: dict, path: Path) -> tuple[int, int]:
+    """(age_lo, age_hi) of a row, checked: 0 <= age_lo <= age_hi <= 100."""
+    lo, hi = _int(row, "age_lo", path), _int(row, "age_hi", path)
+    if not 0 <= lo <= hi <= AGES - 1:
+        raise InputError(path, f"ages {lo}-{hi} are not within 0-100 with age_lo <= age_hi", line=row["_line"],
+                         key="age_lo")
+    return lo, hi
 
 
 def _sex(row: dict, path: Path) -> int:
@@ -239,7 +308,7 @@ def _profiles(rows: list[dict], path: Path) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for row in rows:
         profile = out.setdefault(row["metric"].removesuffix("_share"), np.zeros((2, AGES)))
-        profile[_sex(row, path)] += _spread(_int(row, "age_lo", path), _int(row, "age_hi", path), row["value"])
+        profile[_sex(row, path)] += _spread(*_ages(row, path), row["value"])
     for name, profile in out.items():
         if abs(profile.sum() - 1.0) > 1e-6:
             raise InputError(path, f"profile {name!r} sums to {profile.sum():.6f}; expected 1", key="value")
@@ -253,9 +322,24 @@ def _history(rows: list[dict]) -> dict[str, dict[int, float]]:
     return out
 
 
+def _in_range(values: np.ndarray, low: float, high: float, path: Path, what: str) -> np.ndarray:
+    if ((values < low) | (values > high)).any():
+        raise InputError(path, f"values outside the range; expected {what}", key="value")
+    return values
+
+
+def _shares(rows: list[dict], metric: str, path: Path) -> np.ndarray:
+    """(G,) shares of `metric` by occupation group, each in [0, 1] and summing to 1."""
+    shares = _by_group(rows, metric, path)
+    if (shares < 0).any() or abs(shares.sum() - 1.0) > 1e-6:
+        raise InputError(path, f"{metric} sums to {shares.sum():.6f} over the groups; expected shares >= 0 summing to 1",
+                         key="value")
+    return shares
+
+
 def _by_group(rows: list[dict], metric: str, path: Path) -> np.ndarray:
     """(G,) values of `metric` from rows keyed by occupation, in OCCUPATIONS order."""
-    by_group = {row["occupation"]: row["value"] for row in rows if row["metric"] == metric}
+    by_group = {row.get("occupation"): row["value"] for row in rows if row["metric"] == metric}
     if set(by_group) != set(OCCUPATIONS):
         raise InputError(path, f"metric {metric!r} needs one row for each of {', '.join(OCCUPATIONS)}",
                          key="occupation")
@@ -276,16 +360,15 @@ def _population(bands: list[dict], by_sex: list[dict], params: dict, fdh: float,
         year_weight = {2015: 1.0 - weight, 2020: weight}.get(row["year"])
         if year_weight is None:
             raise InputError(files["population_bands"], f"year {row['year']} is not 2015 or 2020", line=row["_line"])
-        total += year_weight * _spread(_int(row, "age_lo", files["population_bands"]),
-                                       _int(row, "age_hi", files["population_bands"]), row["value"])
+        total += year_weight * _spread(*_ages(row, files["population_bands"]), row["value"])
     female = np.zeros(AGES)
     both = np.zeros(AGES)
     for row in by_sex:
-        lo, hi = _int(row, "age_lo", files["population_sex"]), _int(row, "age_hi", files["population_sex"])
+        lo, hi = _ages(row, files["population_sex"])
         band = np.zeros(AGES)
         band[lo:hi + 1] = row["value"]
         both += band
-        if row["sex"] == "female":
+        if _sex(row, files["population_sex"]) == 0:
             female += band
     share = np.divide(female, both, out=np.full(AGES, 0.5), where=both > 0)
     pop = np.stack([total * share, total * (1.0 - share)])

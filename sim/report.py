@@ -14,7 +14,8 @@ def _persons(value: float) -> str:
 
 def markdown(name: str, description: str, results: Results, kpis: list[dict], headline: dict,
              charts: list[str]) -> str:
-    """report.md text. `headline` holds now_year, peak_year and end_year; `charts` the chart files."""
+    """report.md text. `headline` holds now_year (the last observed year shown) and peak_year;
+    `charts` the chart files."""
     years = results.years
     lf = results.metrics["labour_force"][0]
     shortage = results.metrics["shortage"][0]
@@ -46,7 +47,8 @@ def markdown(name: str, description: str, results: Results, kpis: list[dict], he
         lines += [f"![{c[:-4].replace('_', ' ')}]({c})" + "\n" for c in pngs]
     lines += ["## Files", "",
               "`yearly.csv` (one row a year), `occupations.csv` (by group), `ledger.csv` (opening, flows, closing "
-              "for every stock and year), `kpis.csv` (targets), `manifest.json` (inputs, hashes, units).", ""]
+              "for every stock and year), `kpis.csv` (targets), `bands.csv` (percentiles over the draws, with "
+              "--draws), `manifest.json` (inputs, hashes, units).", ""]
     return "\n".join(lines)
 
 

@@ -72,11 +72,5 @@ class Results:
             gaps.append(np.abs(gap[:, 1:]))
         return np.max(gaps, axis=0)
 
-    def run(self, r: int) -> "Results":
-        """The results of run r alone, as a batch of one."""
-        return Results(years=self.years, metrics={k: v[r:r + 1] for k, v in self.metrics.items()},
-                       groups={k: v[r:r + 1] for k, v in self.groups.items()},
-                       ledger={k: v[r:r + 1] for k, v in self.ledger.items()})
-
     def value(self, metric: str, year: int, r: int = 0) -> float:
         return float(self.metrics[metric][r, int(np.searchsorted(self.years, year))])

@@ -10,11 +10,12 @@ overlays single paths from the command line. Every error names the file, line an
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim import yamldoc
 from sim.errors import InputError
@@ -25,23 +26,24 @@ METRICS = ("labour_force", "requirement", "shortage", "talent_arrivals", "talent
 """Yearly metrics a target may track (columns of yearly.csv)."""
 
 
-class ScheduleValueError(ValueError):
-    """A bad value in a dated schedule; `year` locates the entry (None for a scalar)."""
+class LocatedValueError(ValueError):
+    """A bad value found by a validator, with the key path below the validated field (e.g. the
+    year of a dated schedule entry) so the error names the exact key and line."""
 
-    def __init__(self, message: str, year: int | None = None) -> None:
+    def __init__(self, message: str, *subpath) -> None:
         super().__init__(message)
-        self.year = year
+        self.subpath = tuple(p for p in subpath if p is not None)
 
 
 def _schedule_checker(lo: float, hi: float | None, what: str):
     def check(value: Any) -> float | dict[int, float]:
         if isinstance(value, Mapping):
             if not value:
-                raise ScheduleValueError("empty mapping; expected a value or {year: value, ...}")
+                raise LocatedValueError("empty mapping; expected a value or {year: value, ...}")
             out = {}
             for year, item in value.items():
                 if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
-                    raise ScheduleValueError(f"{year!r} is not a year; expected {{year: value}} with years like 2025")
+                    raise LocatedValueError(f"{year!r} is not a year; expected {{year: value}} with years like 2025", year)
                 out[year] = _number(item, lo, hi, what, year)
             return dict(sorted(out.items()))
         return _number(value, lo, hi, what, None)
@@ -51,13 +53,13 @@ def _schedule_checker(lo: float, hi: float | None, what: str):
 
 def _number(value: Any, lo: float, hi: float | None, what: str, year: int | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ScheduleValueError(f"{value!r} is not a number; expected {what}", year)
-    if value != value:
-        raise ScheduleValueError(f"NaN is not allowed; expected {what}", year)
+        raise LocatedValueError(f"{value!r} is not a number; expected {what}", year)
+    if not math.isfinite(value):
+        raise LocatedValueError(f"{value} is not a finite number; expected {what}", year)
     if value < lo:
-        raise ScheduleValueError(f"{value} is below the minimum {lo:g}; expected {what}", year)
+        raise LocatedValueError(f"{value} is below the minimum {lo:g}; expected {what}", year)
     if hi is not None and value > hi:
-        raise ScheduleValueError(f"{value} is above the maximum {hi:g}; expected {what}", year)
+        raise LocatedValueError(f"{value} is above the maximum {hi:g}; expected {what}", year)
     return float(value)
 
 
@@ -67,7 +69,7 @@ Shift = Annotated[Any, BeforeValidator(_schedule_checker(-50, 50, "percentage po
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
 
 
 class Years(Strict):
@@ -139,8 +141,19 @@ class Uncertainty(Strict):
     low: float | None = None
     high: float | None = None
 
+    @model_validator(mode="after")
+    def _consistent(self) -> "Uncertainty":
+        if self.dist == "uniform":
+            low = self.value if self.low is None else self.low
+            high = self.value if self.high is None else self.high
+            if not low <= self.value <= high:
+                raise ValueError(f"uniform needs low <= value <= high; got low {low}, value {self.value}, high {high}")
+        return self
+
 
 class Uncertainties(Strict):
+    """Central values and distributions of what the planner does not control."""
+
     gdp_growth: Uncertainty = Field(description="real GDP growth a year (fraction), MP2023: 0.032")
     resident_net_migration: Uncertainty = Field(
         description="net migration of residents a year after the observed history (persons/year)")
@@ -148,6 +161,20 @@ class Uncertainties(Strict):
         Uncertainty(value=0.0), description="participation trend after the last observed year, ages 15-64 "
                                             "(percentage points a year)")
     mortality_scale: Uncertainty = Uncertainty(value=1.0)
+
+    @field_validator("gdp_growth")
+    @classmethod
+    def _growth(cls, u: Uncertainty) -> Uncertainty:
+        if not -0.5 < u.value < 0.5:
+            raise LocatedValueError(f"{u.value} is outside (-0.5, 0.5); expected a fraction a year, e.g. 0.032", "value")
+        return u
+
+    @field_validator("mortality_scale")
+    @classmethod
+    def _scale(cls, u: Uncertainty) -> Uncertainty:
+        if u.value < 0:
+            raise LocatedValueError(f"{u.value} is below 0; expected a multiplier >= 0", "value")
+        return u
 
 
 class Target(Strict):
@@ -176,6 +203,14 @@ class Scenario(Strict):
     uncertainties: Uncertainties
     targets: dict[str, Target] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _targets_in_years(self) -> "Scenario":
+        for name, target in self.targets.items():
+            if target.years[0] < self.years.start or target.years[1] > self.years.end:
+                raise LocatedValueError(f"{list(target.years)} is outside the scenario's years "
+                                        f"{self.years.start}-{self.years.end}", "targets", name, "years")
+        return self
+
 
 class Loaded(BaseModel):
     """A validated scenario and where it came from."""
@@ -192,8 +227,11 @@ class Loaded(BaseModel):
         return _origin(tuple(key), self.origins, self.path)
 
 
-def load(path: str | Path, overrides: tuple[str, ...] = ()) -> Loaded:
-    """Read, overlay, override and validate a scenario file; raise InputError on any problem."""
+def load(path: str | Path, overrides: tuple[str, ...] = (), check_calibration: bool = True) -> Loaded:
+    """Read, overlay, override and validate a scenario file; raise InputError on any problem.
+
+    `check_calibration=False` skips the check that the calibration file exists (for
+    `simulate calibrate`, which may be about to write it)."""
     path = Path(path)
     data, origins, files = _resolve(path, ())
     for item in overrides:
@@ -203,7 +241,7 @@ def load(path: str | Path, overrides: tuple[str, ...] = ()) -> Loaded:
     calib_file, calib_line = origins.get(("calibration",), (path, None))
     calibration_path = (Path(calib_file).parent / scenario.calibration).resolve() if calib_file != "--set" \
         else Path(scenario.calibration).resolve()
-    if not calibration_path.is_file():
+    if check_calibration and not calibration_path.is_file():
         raise InputError(calib_file, f"calibration file {scenario.calibration!r} not found "
                          f"(looked for {calibration_path})", line=calib_line, key="calibration")
     return Loaded(scenario=scenario, path=path, calibration_path=calibration_path,
@@ -256,11 +294,12 @@ def _apply_override(data: dict, origins: dict, item: str) -> None:
     except InputError as exc:
         raise InputError("--set", exc.message.replace("the file is", "the value is"), key=key) from None
     node = data
-    for part in parts[:-1]:
+    for n, part in enumerate(parts[:-1], start=1):
         child = node.get(part) if isinstance(node, dict) else None
         if not isinstance(child, dict):
             child = {}
             node[part] = child
+            origins[parts[:n]] = ("--set", None)  # a mapping made by --set: errors inside it name --set
         node = child
     node[parts[-1]] = _merge(node.get(parts[-1]), value["v"])
     for path in [p for p in origins if p[: len(parts)] == parts]:
@@ -280,15 +319,15 @@ def _located(error: dict, origins: dict, path: Path) -> InputError:
     """Turn one pydantic error into an InputError with file, line and key path."""
     loc = tuple(error["loc"])
     cause = (error.get("ctx") or {}).get("error")
-    if isinstance(cause, ScheduleValueError) and cause.year is not None:
-        loc = loc + (cause.year,)
+    if isinstance(cause, LocatedValueError):
+        loc = loc + cause.subpath
     file, line = _origin(loc, origins, path)
     kind = error["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         message = "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "") + \
-            (f" Expected one of: {', '.join(allowed)}" if allowed else "")
+            (f"; expected one of: {', '.join(allowed)}" if allowed else "")
     elif kind == "missing":
         message = "missing; this key is required"
     elif isinstance(cause, ValueError):

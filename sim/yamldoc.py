@@ -19,6 +19,9 @@ from sim.errors import InputError
 MAX_BYTES = 1_000_000
 """Size cap for a scenario or calibration file (bytes); real ones are a few kilobytes."""
 
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists accepted; real files need 5."""
+
 KeyPath = tuple[Any, ...]
 
 
@@ -52,10 +55,18 @@ def parse(text: str, origin: str | Path) -> tuple[dict, dict[KeyPath, int]]:
     if not text.strip() or _only_comments(text):
         raise InputError(origin, "the file is empty; expected a YAML mapping of keys to values")
     try:
+        depth = 0
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise InputError(origin, "YAML anchors and aliases are not allowed; write the value out",
                                  line=event.start_mark.line + 1)
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise InputError(origin, f"nested more than {MAX_DEPTH} levels deep",
+                                     line=event.start_mark.line + 1)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()

@@ -228,7 +228,7 @@ def test_unknown_top_level_key_suggests(tmp_path):
     path = write(tmp_path, text)
     err = expect_error(path, file=path, line=line_of(text, "sede: 7"), key="sede",
                        text="unknown key; did you mean 'seed'?")
-    assert "Expected one of: name, description, years, calibration, seed, levers, uncertainties, targets" \
+    assert "expected one of: name, description, years, calibration, seed, levers, uncertainties, targets" \
         in err.message
 
 
@@ -238,7 +238,7 @@ def test_unknown_key_in_nested_lever(tmp_path):
     path = write(tmp_path, text)
     err = expect_error(path, file=path, line=line_of(text, "extention_rate"), key="levers.talent.extention_rate",
                        text="unknown key; did you mean 'extension_rate'?")
-    assert "Expected one of: arrivals, extension_rate, first_visa_years, renewal_visa_years" in err.message
+    assert "expected one of: arrivals, extension_rate, first_visa_years, renewal_visa_years" in err.message
 
 
 def test_unknown_key_in_importation_workers(tmp_path):
@@ -553,3 +553,42 @@ def test_scenario_is_frozen(tmp_path):
     with pytest.raises(ValidationError):
         loaded.scenario = loaded.scenario
     assert isinstance(loaded.scenario, Scenario)
+
+
+# --- values that would run silently to wrong numbers --------------------------------------------
+
+BASE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+
+
+@pytest.mark.parametrize("override,key,text", [
+    ("levers.talent.arrivals=.inf", "levers.talent.arrivals", "inf is not a finite number"),
+    ("uncertainties.gdp_growth.value=.nan", "uncertainties.gdp_growth.value", "finite number"),
+    ("uncertainties.gdp_growth.value=-1", "uncertainties.gdp_growth.value", "-1.0 is outside (-0.5, 0.5)"),
+    ("uncertainties.mortality_scale.value=-2", "uncertainties.mortality_scale.value", "-2.0 is below 0"),
+    ("uncertainties.gdp_growth={value: 0.03, dist: uniform, low: 0.05, high: 0.01}", "uncertainties.gdp_growth",
+     "uniform needs low <= value <= high"),
+    ("targets.talent_admission.years=[1990, 1995]", "targets.talent_admission.years",
+     "[1990, 1995] is outside the scenario's years 2017-2035"),
+])
+def test_out_of_range_values_are_refused(override, key, text):
+    """Values that would give NaN, infinite or silently dropped results are refused, naming --set."""
+    with pytest.raises(InputError) as info:
+        load(BASE, (override,))
+    assert info.value.file == "--set"
+    assert info.value.key == key and text in info.value.message
+
+
+def test_set_creating_unknown_path_names_set():
+    """--set a.b.c=1 reports the unknown key 'a' against --set, not against the scenario file."""
+    with pytest.raises(InputError) as info:
+        load(BASE, ("a.b.c=1",))
+    assert info.value.file == "--set" and info.value.key == "a" and "unknown key" in info.value.message
+
+
+def test_deep_nesting_is_refused(tmp_path):
+    """A file nested thousands of levels deep is one located error, not a RecursionError."""
+    path = tmp_path / "deep.yaml"
+    path.write_text("name: x\nseed: " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(InputError) as info:
+        load(path)
+    assert info.value.line == 2 and "nested more than 32 levels deep" in info.value.message
