@@ -323,10 +323,10 @@ def test_rate_above_one_in_flow_mapping(tmp_path):
 
 
 def test_schedule_key_not_a_year(tmp_path):
-    """A dated schedule keyed by something other than a year is refused."""
+    """A dated schedule keyed by something other than a year is refused at that entry's line."""
     text = edit("      2025: 35000", "      soon: 35000")
     path = write(tmp_path, text)
-    expect_error(path, file=path, line=line_of(text, "    arrivals:"), key="levers.talent.arrivals",
+    expect_error(path, file=path, line=line_of(text, "soon: 35000"), key="levers.talent.arrivals.soon",
                  text="'soon' is not a year")
 
 
