@@ -149,8 +149,10 @@ def calibrate(out, report, assumptions, scenario, backtest_year, fitted_on) -> N
     except InputError as exc:
         _fail(exc)
     worst = max(abs(r) for r in result.residuals)
+    lf = sum(1 for t in result.problem.targets if t.metric == "labour_force")
     click.echo(f"calibrated {len(result.problem.names)} parameters on {len(result.problem.targets)} targets "
-               f"(largest |residual| {worst:.2f}); wrote {out}")
+               f"({lf} labour-force targets over-identified; the shortage targets hold by construction or are "
+               f"exactly identified; largest |residual| {worst:.2f}); wrote {out}")
     for name, x, se in zip(result.problem.names, result.x, result.se):
         click.echo(f"  {name:45s} {x:12.6g}  s.e. {se:.3g}")
     chosen = [r for r in back if r["chosen"] == "yes"]

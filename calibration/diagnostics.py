@@ -56,7 +56,7 @@ def markdown(fit: Fit, backtest: Fit, residuals: list[dict], parameters: list[di
              f"{len(residuals)} targets, cost {fit.cost:.4g}, {fit.evaluations} evaluations.", "",
              "Residual = (model - observed) x weight / tolerance, weight by confidence (H 1, M 0.5, L 0.25). "
              "Standard errors from the Jacobian at the optimum, treating tolerance / weight as one standard "
-             "deviation.", "", "## Parameters", "", "| parameter | estimate | s.e. | bounds | unit |",
+             "deviation.", "", identification(fit), "", "## Parameters", "", "| parameter | estimate | s.e. | bounds | unit |",
              "|---|---|---|---|---|"]
     lines += [f"| {p['name']} | {p['estimate']:.5g} | {_cell(p['se']) or 'n/a'} | {p['lower']:g} .. {p['upper']:g} "
               f"| {p['unit']} |" for p in parameters]
@@ -75,6 +75,23 @@ def markdown(fit: Fit, backtest: Fit, residuals: list[dict], parameters: list[di
     lines += ["", "## Charts", ""] + [f"![{c[:-4]}]({c})\n" for c in charts if c.endswith(".png")]
     lines += ["Tables: `residuals.csv`, `parameters.csv`, `backtest.csv`.", ""]
     return "\n".join(lines)
+
+
+def identification(fit: Fit) -> str:
+    """What the fit really tests: which targets are over-identified and which hold by construction."""
+    from calibration.fit import SUPPLY_PARAMETERS
+
+    targets = fit.problem.targets
+    supply = [t for t in targets if t.metric == "labour_force"]
+    base = [t for t in targets if t.metric != "labour_force" and t.year == fit.problem.inputs.demand_base_year]
+    later = [t for t in targets if t.metric != "labour_force" and t.year != fit.problem.inputs.demand_base_year]
+    n_supply = sum(1 for name, f in zip(fit.problem.names, fit.fitted) if f and name in SUPPLY_PARAMETERS)
+    n_demand = sum(1 for name, f in zip(fit.problem.names, fit.fitted) if f and name not in SUPPLY_PARAMETERS)
+    return (f"What the fit tests: the {len(supply)} labour-force targets are fitted by {n_supply} supply "
+            f"parameters (over-identified: their residuals are the test). The {len(base)} base-year shortage "
+            f"target(s) hold by construction (the base-year requirement is defined as supply plus that shortage), "
+            f"and the {len(later)} later shortage targets are matched by {n_demand} productivity parameters, "
+            f"one per group (exactly identified: zero residuals, standard errors that restate the tolerances).")
 
 
 def write(folder: Path, fit: Fit, backtest: Fit, back: list[dict], free: dict, fitted_on: str) -> list[str]:
