@@ -37,9 +37,12 @@ def markdown(name: str, description: str, results: Results, kpis: list[dict], he
                   for k, g in enumerate(OCCUPATIONS)]
         lines.append("")
     if kpis:
-        lines += ["## Targets", "", "| target | year | value | bound | met |", "|---|---|---|---|---|"]
+        drawn = "probability" in kpis[0]
+        lines += ["## Targets", "", "| target | year | value | bound | met |" + (" probability |" if drawn else ""),
+                  "|---|---|---|---|---|" + ("---|" if drawn else "")]
         lines += [f"| {r['kpi']} | {r['year']} | {_persons(r['value'])} | {r['target']} | "
-                  f"{'yes' if r['met'] else 'no'} |" for r in kpis]
+                  f"{'yes' if r['met'] else 'no'} |" + (f" {r['probability']:.0%} |" if drawn else "") for r in kpis]
+        lines += ["", "Probability: share of the Monte Carlo draws meeting the target."] if drawn else []
         lines.append("")
     pngs = [c for c in charts if c.endswith(".png")]
     if pngs:
