@@ -236,6 +236,8 @@ def load(path: str | Path, overrides: tuple[str, ...] = (), check_calibration: b
     data, origins, files = _resolve(path, ())
     for item in overrides:
         _apply_override(data, origins, item)
+    years = data.get("years")
+    data = _date_from_start(data, years.get("start") if isinstance(years, dict) else None)
     scenario = _validate(data, origins, path)
     _check_schedules(scenario, origins, path)
     calib_file, calib_line = origins.get(("calibration",), (path, None))
@@ -273,14 +275,37 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict, list[Path
     return merged, base_origins, base_files + files
 
 
+FROM_START = "from the start year"
+"""Placeholder key: a single value overlaid by dated values holds from the start year
+(filled in by _date_from_start once the start year is known)."""
+
+
 def _merge(base: Any, over: Any) -> Any:
-    """Deep merge: mappings merge key by key; anything else in `over` replaces."""
+    """Deep merge: mappings merge key by key; a single number overlaid by dated values
+    ({year: value}) keeps holding before the first date; anything else in `over` replaces."""
     if isinstance(base, Mapping) and isinstance(over, Mapping):
         out = dict(base)
         for key, value in over.items():
             out[key] = _merge(base[key], value) if key in base else value
         return out
+    if _is_number(base) and isinstance(over, Mapping) and over and all(isinstance(k, int) for k in over):
+        return {FROM_START: base, **over}
     return over
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _date_from_start(node: Any, start: Any) -> Any:
+    """Replace FROM_START keys by the start year (unless that year is dated already)."""
+    if not isinstance(node, dict):
+        return node
+    out = {key: _date_from_start(value, start) for key, value in node.items()}
+    if FROM_START in out and isinstance(start, int):
+        value = out.pop(FROM_START)
+        out = {start: value, **out} if start not in out else out
+    return out
 
 
 def _apply_override(data: dict, origins: dict, item: str) -> None:
@@ -296,7 +321,10 @@ def _apply_override(data: dict, origins: dict, item: str) -> None:
     node = data
     for n, part in enumerate(parts[:-1], start=1):
         child = node.get(part) if isinstance(node, dict) else None
-        if not isinstance(child, dict):
+        if _is_number(child) and isinstance(parts[n], int):  # a.b.2026=x on a single value: dated from here
+            child = {FROM_START: child}
+            node[part] = child
+        elif not isinstance(child, dict):
             child = {}
             node[part] = child
             origins[parts[:n]] = ("--set", None)  # a mapping made by --set: errors inside it name --set

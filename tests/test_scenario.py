@@ -592,3 +592,13 @@ def test_deep_nesting_is_refused(tmp_path):
     with pytest.raises(InputError) as info:
         load(path)
     assert info.value.line == 2 and "nested more than 32 levels deep" in info.value.message
+
+
+def test_dated_overlay_on_a_single_value_keeps_it_before_the_first_date(tmp_path):
+    """Overlaying {2026: 0.7} on a single value 0.51 gives {start: 0.51, 2026: 0.7}, via extends or --set."""
+    overlay = tmp_path / "variant.yaml"
+    overlay.write_text(f"extends: {BASE}\nlevers:\n  talent:\n    extension_rate: {{2026: 0.7}}\n")
+    assert load(overlay).scenario.levers.talent.extension_rate == {2017: 0.51, 2026: 0.7}
+    assert load(BASE, ("levers.talent.extension_rate.2026=0.7",)).scenario.levers.talent.extension_rate == \
+        {2017: 0.51, 2026: 0.7}
+    assert load(BASE, ("levers.talent.extension_rate=0.6",)).scenario.levers.talent.extension_rate == 0.6
