@@ -30,8 +30,12 @@ class OneLineErrors(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else "")
+            click.echo("error: no command given; see the list above", err=True)
+            sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            click.echo(f"error: {exc.format_message()}", err=True)
+            click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("error: aborted", err=True)
@@ -137,7 +141,8 @@ def calibrate(out, report, assumptions, scenario, backtest_year, fitted_on) -> N
     assumptions = assumptions or folder / "assumptions.yaml"
     out = out or folder / "hk.yaml"
     report = report or Path(out).parent / "report"
-    fitted_on = fitted_on or datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    if fitted_on is None:
+        fitted_on = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     try:
         datetime.date.fromisoformat(fitted_on)
     except ValueError as exc:

@@ -82,31 +82,21 @@ class Fit:
         return np.array([(m - t.value) / t.sigma for m, t in zip(self.model, self.problem.targets)])
 
 
-TARGET_METRICS = ("labour_force", "shortage", *(f"shortage_{g}" for g in OCCUPATIONS))
 SUPPLY_PARAMETERS = ("participation_scale", "participation_trend", "participation_trend_covid")
-FREE_PARAMETERS = SUPPLY_PARAMETERS + tuple(PRODUCTIVITY + g for g in OCCUPATIONS)
+FREE_PARAMETERS = inputs_module.FITTED_NAMES
 """The parameters the fit knows how to vary; any other name under `free:` is refused."""
 
 
 def targets(rows: list[dict], upto: int | None, years: range, path: Path) -> tuple[Target, ...]:
-    """The chosen target rows, up to year `upto` if given; each checked (InputError naming the row)."""
+    """The chosen target rows (checked when read), up to year `upto` if given, inside `years`."""
     out = []
     for r in rows:
-        if r.get("chosen", "yes") != "yes" or (upto is not None and r["year"] > upto):
+        if r["chosen"] != "yes" or (upto is not None and r["year"] > upto):
             continue
-        try:
-            tolerance = float(r.get("tolerance") or "nan")
-        except ValueError:
-            tolerance = float("nan")
-        problem = (f"metric {r['metric']!r} is not one of {', '.join(TARGET_METRICS)}"
-                   if r["metric"] not in TARGET_METRICS else
-                   f"year {r['year']} is outside the model's years {years.start}-{years.stop - 1}"
-                   if r["year"] not in years else
-                   f"tolerance {r.get('tolerance')!r} is not a number > 0 (persons)"
-                   if not (np.isfinite(tolerance) and tolerance > 0) else None)
-        if problem:
-            raise InputError(path, problem, line=r["_line"])
-        out.append(Target(r["year"], r["metric"], r["value"], tolerance, r["confidence"], r["source"]))
+        if r["year"] not in years:
+            raise InputError(path, f"year {r['year']} is outside the model's years {years.start}-{years.stop - 1}",
+                             line=r["_line"])
+        out.append(Target(r["year"], r["metric"], r["value"], r["tolerance"], r["confidence"], r["source"]))
     return tuple(out)
 
 
@@ -114,6 +104,8 @@ def problem(assumptions: Path, scenario: Scenario, upto: int | None = None) -> P
     """Read the free parameters and targets; `upto` limits the data to years up to it (back-test)."""
     calib, doc = inputs_module.read_file(assumptions)
     names = tuple(calib.free)
+    if not names:
+        raise InputError(assumptions, "no free parameters to fit; declare them under `free:`", key="free")
     for name, free in calib.free.items():
         where = {"line": doc.lines.get(("free", name)), "key": f"free.{name}"}
         if name not in FREE_PARAMETERS:
@@ -245,11 +237,11 @@ def backtest(fit: Fit, observed: list[dict]) -> list[dict]:
     results = path(fit)
     index = {int(y): i for i, y in enumerate(results.years)}
     rows = []
-    for r in sorted(later, key=lambda r: (r["year"], r.get("chosen") != "yes")):
+    for r in sorted(later, key=lambda r: (r["year"], r["chosen"] != "yes")):
         projected = float(results.metrics["labour_force"][0, index[r["year"]]])
         rows.append({"year": r["year"], "observed": r["value"], "projected": projected,
                      "error": projected - r["value"], "error_pct": 100.0 * (projected - r["value"]) / r["value"],
-                     "chosen": r.get("chosen", "yes"), "source": r["source"]})
+                     "chosen": r["chosen"], "source": r["source"]})
     return rows
 
 
@@ -316,6 +308,8 @@ def calibrate(assumptions: Path, scenario: Scenario, out: Path, report: Path, ba
     from sim import __version__, export
     from sim.inputs import file_hash
 
+    if out.is_dir():
+        raise InputError(out, "is a folder; expected the path of the calibrated file to write")
     full = run(problem(assumptions, scenario))
     early = run(problem(assumptions, scenario, upto=backtest_year))
     back = backtest(early, full.problem.inputs.targets)
@@ -324,6 +318,6 @@ def calibrate(assumptions: Path, scenario: Scenario, out: Path, report: Path, ba
               for p in full.problem.inputs.files}
     text = document(full, assumptions, fitted_on, __version__, hashes)
     calib, _ = inputs_module.read_file(assumptions)
-    files = diagnostics.write(report, full, early, back, calib.free, fitted_on)
-    export.replace_file(out, text)
+    with export.staged_file(out, text):  # the file and the report land together or not at all
+        files = diagnostics.write(report, full, early, back, calib.free, fitted_on)
     return full, back, files

@@ -23,4 +23,10 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        text = f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    """Control characters (a newline in a key or a path) shown escaped, so the message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

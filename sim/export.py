@@ -129,9 +129,9 @@ def staged(destination: Path, marker: str):
     made = [p for p in (destination.parent, *destination.parent.parents) if not p.exists()]
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent))
     except OSError as exc:
         raise InputError(destination, f"cannot create the output folder ({exc.strerror})") from None
-    temp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent))
     old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
     try:
         mask = os.umask(0)
@@ -157,15 +157,23 @@ def staged(destination: Path, marker: str):
     shutil.rmtree(old, ignore_errors=True)
 
 
-def replace_file(path: Path, text: str) -> None:
-    """Write `path` atomically: a temporary file beside it, then rename over it."""
+@contextmanager
+def staged_file(path: Path, text: str):
+    """Write `text` to a temporary file beside `path` first (InputError if that fails), run the
+    body, then rename it over `path`; on any error the temporary file goes and `path` is untouched."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(path, f"cannot write the file ({exc.strerror})") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
-        os.chmod(temp, 0o644)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temp, 0o666 & ~mask)
+        yield
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

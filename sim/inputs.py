@@ -134,7 +134,7 @@ def load(path: str | Path, extra: dict[str, Any] | None = None) -> Inputs:
     files = {name: folder / rel for name, rel in calib.data.model_dump().items()}
     tables = {name: read_table(f) for name, f in files.items()}
     base = calib.base_year
-    history = _history(tables["flows"])
+    history = _history(tables["flows"], files["flows"])
     fdh = history.get("fdh_stock", {}).get(base)
     if fdh is None:
         raise InputError(files["flows"], f"no fdh_stock row for the base year {base}", key="metric")
@@ -153,7 +153,7 @@ def load(path: str | Path, extra: dict[str, Any] | None = None) -> Inputs:
                 for kind in ("resident", "talent", "retraining")},
         shortage_base=_by_group(tables["occupations"], "shortage", files["occupations"]),
         params=params,
-        targets=tables["targets"],
+        targets=_targets(tables["targets"], files["targets"]),
         files=(path, *files.values()),
         fit=calib.fit,
     )
@@ -166,8 +166,8 @@ RANGES = {  # parameter -> (low, high, what): checked when a calibration file is
     "participation_scale": (0.0, 3.0, "a multiplier in [0, 3]"),
     "participation_trend": (-10.0, 10.0, "percentage points a year in [-10, 10]"),
     "participation_trend_covid": (-10.0, 10.0, "percentage points a year in [-10, 10]"),
-    "participation_trend_break": (1990, 2100, "a year"),
-    "participation_trend_end": (1990, 2100, "a year"),
+    "participation_trend_break": (1990, 2100, "a whole year"),
+    "participation_trend_end": (1990, 2100, "a whole year"),
     "talent_participation": (0.0, 1.0, "a share in [0, 1]"),
     "retraining_exit_rate": (1e-9, 1.0, "a share a year in (0, 1]"),
     "births_projection": (0.0, 1e7, "persons a year >= 0"),
@@ -196,7 +196,10 @@ def _checked(name: str, value: Any, path: Path, line: int | None) -> Any:
             raise InputError(path, f"{value!r} is not [first, last] ages with 0 <= first <= last <= 100",
                              line=line, key=key)
         return value
-    return number(value, *RANGES[name])
+    low, high, what = RANGES[name]
+    if what == "a whole year" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InputError(path, f"{value!r} is not {what}", line=line, key=key)
+    return number(value, low, high, what)
 
 
 def _check_fit(fit: dict, path: Path, line: int | None) -> None:
@@ -206,11 +209,24 @@ def _check_fit(fit: dict, path: Path, line: int | None) -> None:
     ok = (n > 0 and isinstance(estimates, list) and len(estimates) == n and isinstance(cov, list)
           and len(cov) == n and all(isinstance(row, list) and len(row) == n for row in cov)
           and all(isinstance(v, (int, float)) and np.isfinite(v) for v in estimates)
-          and all(v is None or (isinstance(v, (int, float)) and np.isfinite(v)) for row in cov for v in row))
+          and all(v is None or (isinstance(v, (int, float)) and np.isfinite(v)) for row in cov for v in row)
+          and all(cov[k][k] is None or cov[k][k] >= 0 for k in range(n)))
     if not ok:
         raise InputError(path, "expected parameters (names), estimates (one number each) and an n x n covariance "
-                         "(numbers or null)", line=line, key="fit")
+                         "(numbers or null, variances >= 0)", line=line, key="fit")
+    unknown = [name for name in names if name not in FITTED_NAMES]
+    if unknown:
+        raise InputError(path, f"unknown fitted parameter(s) {', '.join(map(str, unknown))}; expected names from "
+                         f"{', '.join(FITTED_NAMES)}", line=line, key="fit.parameters")
 
+
+FITTED_NAMES = ("participation_scale", "participation_trend", "participation_trend_covid",
+                *(f"productivity_growth.{g}" for g in OCCUPATIONS))
+"""Parameters a fit record may carry (the draws sample them by these names)."""
+
+TARGET_METRICS = ("labour_force", "shortage", *(f"shortage_{g}" for g in OCCUPATIONS))
+
+FLOW_METRICS = ("births", "owp_arrivals", "net_other_movement", "fdh_stock", "talent_arrivals_observed")
 
 REQUIRED_COLUMNS = ("year", "metric", "value", "unit", "source", "confidence")
 CONFIDENCE = ("H", "M", "L")  # official; media quoting officials; third-party, assumed or derived
@@ -227,28 +243,35 @@ def read_table(path: Path) -> list[dict]:
         raise InputError(path, f"cannot read the file as UTF-8 text ({exc.__class__.__name__})") from None
     with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [col for col in REQUIRED_COLUMNS if col not in header]
-        if missing:
-            raise InputError(path, f"missing column(s) {', '.join(missing)}; every file needs "
-                             f"{', '.join(REQUIRED_COLUMNS)}", line=1)
-        rows = []
-        for number, row in enumerate(reader, start=2):
-            row["_line"] = number
-            try:
-                row["value"] = float(row["value"])
-            except (TypeError, ValueError):
-                raise InputError(path, f"value {row.get('value')!r} is not a number", line=number,
-                                 key="value") from None
-            if not np.isfinite(row["value"]):
-                raise InputError(path, f"value {row['value']} is not a finite number", line=number, key="value")
-            row["year"] = _int(row, "year", path)
-            if row["confidence"] not in CONFIDENCE:
-                raise InputError(path, f"confidence {row['confidence']!r} is not one of H, M, L", line=number,
-                                 key="confidence")
-            rows.append(row)
+        try:
+            rows = _rows(reader, path)
+        except csv.Error as exc:
+            raise InputError(path, f"not readable as CSV ({exc})", line=reader.line_num) from None
     if not rows:
         raise InputError(path, "no data rows")
+    return rows
+
+
+def _rows(reader: csv.DictReader, path: Path) -> list[dict]:
+    """Checked rows of a CSV reader (see read_table); `_line` is each row's line in the file."""
+    missing = [col for col in REQUIRED_COLUMNS if col not in (reader.fieldnames or [])]
+    if missing:
+        raise InputError(path, f"missing column(s) {', '.join(missing)}; every file needs "
+                         f"{', '.join(REQUIRED_COLUMNS)}", line=1)
+    rows = []
+    for row in reader:
+        number = row["_line"] = reader.line_num
+        try:
+            row["value"] = float(row["value"])
+        except (TypeError, ValueError):
+            raise InputError(path, f"value {row.get('value')!r} is not a number", line=number, key="value") from None
+        if not np.isfinite(row["value"]):
+            raise InputError(path, f"value {row['value']} is not a finite number", line=number, key="value")
+        row["year"] = _int(row, "year", path)
+        if row["confidence"] not in CONFIDENCE:
+            raise InputError(path, f"confidence {row['confidence']!r} is not one of H, M, L", line=number,
+                             key="confidence")
+        rows.append(row)
     return rows
 
 
@@ -315,11 +338,39 @@ def _profiles(rows: list[dict], path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def _history(rows: list[dict]) -> dict[str, dict[int, float]]:
+def _history(rows: list[dict], path: Path) -> dict[str, dict[int, float]]:
+    """metric -> {year: value} from flows.csv: known metrics, one row per metric and year, no gaps."""
     out: dict[str, dict[int, float]] = {}
     for row in rows:
-        out.setdefault(row["metric"], {})[row["year"]] = row["value"]
+        if row["metric"] not in FLOW_METRICS:
+            raise InputError(path, f"metric {row['metric']!r} is not one of {', '.join(FLOW_METRICS)}",
+                             line=row["_line"], key="metric")
+        series = out.setdefault(row["metric"], {})
+        if row["year"] in series:
+            raise InputError(path, f"a second {row['metric']} row for {row['year']}; keep one", line=row["_line"])
+        series[row["year"]] = row["value"]
+    for metric, series in out.items():
+        gaps = sorted(set(range(min(series), max(series) + 1)) - set(series))
+        if gaps:
+            raise InputError(path, f"{metric} has no row for {gaps}; the years must follow on", key="year")
     return out
+
+
+def _targets(rows: list[dict], path: Path) -> list[dict]:
+    """targets.csv rows with `tolerance` (persons > 0) as a number and `chosen` yes or no."""
+    for row in rows:
+        try:
+            row["tolerance"] = float(row.get("tolerance") or "nan")
+        except ValueError:
+            row["tolerance"] = float("nan")
+        problem = (f"metric {row['metric']!r} is not one of {', '.join(TARGET_METRICS)}"
+                   if row["metric"] not in TARGET_METRICS else
+                   "tolerance is not a number > 0 (persons)" if not (np.isfinite(row["tolerance"])
+                                                                     and row["tolerance"] > 0) else
+                   f"chosen {row.get('chosen')!r} is not yes or no" if row.get("chosen") not in ("yes", "no") else None)
+        if problem:
+            raise InputError(path, problem, line=row["_line"])
+    return rows
 
 
 def _in_range(values: np.ndarray, low: float, high: float, path: Path, what: str) -> np.ndarray:

@@ -45,6 +45,17 @@ def prepare(loaded: Loaded) -> Inputs:
         file, line = loaded.where("years", "start")
         raise InputError(file, f"{start} differs from the calibration's base year {inputs.base_year}; "
                          f"the model starts from the calibration's initial stocks", line=line, key="years.start")
+    years = range(start, loaded.scenario.years.end + 1)
+    for name in ("participation_trend_break", "participation_trend_end"):
+        if not inputs.base_year <= inputs.param(name) <= 2100:
+            raise InputError(loaded.calibration_path, f"{inputs.param(name):g} is before the base year "
+                             f"{inputs.base_year}", key=f"parameters.{name}.value")
+    if inputs.param("participation_trend_break") > inputs.param("participation_trend_end"):
+        raise InputError(loaded.calibration_path, "the break year is after the end year of the trend",
+                         key="parameters.participation_trend_break.value")
+    if inputs.demand_base_year not in years:
+        raise InputError(loaded.calibration_path, f"{inputs.demand_base_year} is outside the scenario's years "
+                         f"{start}-{years.stop - 1}", key="demand_base_year")
     try:
         build(loaded.scenario, inputs)
     except ValueError as exc:
@@ -121,9 +132,9 @@ def _charts(results: Results, inputs: Inputs, folder: Path, name: str, spread: l
     from sim import charts
 
     observed = {int(r["year"]): r["value"] for r in inputs.targets
-                if r["metric"] == "labour_force" and r.get("chosen", "yes") == "yes"}
-    ranges = {r["metric"].removeprefix("shortage_"): (r["value"] - float(r["tolerance"]),
-                                                      r["value"] + float(r["tolerance"]), int(r["year"]))
+                if r["metric"] == "labour_force" and r["chosen"] == "yes"}
+    ranges = {r["metric"].removeprefix("shortage_"): (r["value"] - r["tolerance"], r["value"] + r["tolerance"],
+                                                      r["year"])
               for r in inputs.targets if r["metric"].startswith("shortage_")}
     last = int(inputs.param("participation_trend_end"))
     try:

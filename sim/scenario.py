@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from sim import yamldoc
 from sim.errors import InputError
@@ -54,13 +54,17 @@ def _schedule_checker(lo: float, hi: float | None, what: str):
 def _number(value: Any, lo: float, hi: float | None, what: str, year: int | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise LocatedValueError(f"{value!r} is not a number; expected {what}", year)
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        number = math.inf
+    if not math.isfinite(number):
         raise LocatedValueError(f"{value} is not a finite number; expected {what}", year)
-    if value < lo:
+    if number < lo:
         raise LocatedValueError(f"{value} is below the minimum {lo:g}; expected {what}", year)
-    if hi is not None and value > hi:
+    if hi is not None and number > hi:
         raise LocatedValueError(f"{value} is above the maximum {hi:g}; expected {what}", year)
-    return float(value)
+    return number
 
 
 Count = Annotated[Any, BeforeValidator(_schedule_checker(0, None, "a count of persons >= 0, or {year: count}"))]
@@ -73,8 +77,8 @@ class Strict(BaseModel):
 
 
 class Years(Strict):
-    start: int = Field(ge=1990, le=2200, description="first year (mid-year stocks); the calibration's base year")
-    end: int = Field(ge=1990, le=2200, description="last year projected")
+    start: StrictInt = Field(ge=1990, le=2200, description="first year (mid-year stocks); the calibration's base year")
+    end: StrictInt = Field(ge=1990, le=2200, description="last year projected")
 
     @model_validator(mode="after")
     def _ordered(self) -> "Years":
@@ -88,8 +92,8 @@ class Talent(Strict):
 
     arrivals: Count = Field(description="talents arriving a year, staying 12 months or more (persons/year)")
     extension_rate: Rate = Field(description="share of expiring visas that are extended")
-    first_visa_years: int = Field(2, ge=1, le=7, description="length of the first visa (years)")
-    renewal_visa_years: int = Field(3, ge=1, le=7, description="length of each renewal (years)")
+    first_visa_years: StrictInt = Field(2, ge=1, le=7, description="length of the first visa (years)")
+    renewal_visa_years: StrictInt = Field(3, ge=1, le=7, description="length of each renewal (years)")
 
 
 class Retraining(Strict):
@@ -115,7 +119,7 @@ class Importation(Strict):
     """Labour importation schemes (Supplementary Labour Scheme and sector schemes)."""
 
     workers: Workers = Field(default_factory=Workers)
-    contract_years: int = Field(2, ge=1, le=10, description="contract length (years); workers leave at its end")
+    contract_years: StrictInt = Field(2, ge=1, le=10, description="contract length (years); workers leave at its end")
 
 
 class Participation(Strict):
@@ -165,8 +169,12 @@ class Uncertainties(Strict):
     @field_validator("gdp_growth")
     @classmethod
     def _growth(cls, u: Uncertainty) -> Uncertainty:
-        if not -0.5 < u.value < 0.5:
-            raise LocatedValueError(f"{u.value} is outside (-0.5, 0.5); expected a fraction a year, e.g. 0.032", "value")
+        for key in ("value", "low", "high"):
+            v = getattr(u, key)
+            if v is not None and not -0.5 < v < 0.5:
+                raise LocatedValueError(f"{v} is outside (-0.5, 0.5); expected a fraction a year, e.g. 0.032", key)
+        if u.sd > 0.1:
+            raise LocatedValueError(f"{u.sd} is above 0.1; expected the uncertainty of a growth rate, e.g. 0.01", "sd")
         return u
 
     @field_validator("mortality_scale")
@@ -181,7 +189,7 @@ class Target(Strict):
     metric: Literal[METRICS]  # type: ignore[valid-type]
     min: float | None = None
     max: float | None = None
-    years: tuple[int, int]
+    years: tuple[StrictInt, StrictInt]
 
     @model_validator(mode="after")
     def _bounded(self) -> "Target":
@@ -198,7 +206,7 @@ class Scenario(Strict):
     description: str = ""
     years: Years
     calibration: str = Field(description="calibrated parameter file, relative to the scenario file")
-    seed: int = Field(2024, ge=0)
+    seed: StrictInt = Field(2024, ge=0, lt=2**63)
     levers: Levers
     uncertainties: Uncertainties
     targets: dict[str, Target] = Field(default_factory=dict)
@@ -241,9 +249,13 @@ def load(path: str | Path, overrides: tuple[str, ...] = (), check_calibration: b
     scenario = _validate(data, origins, path)
     _check_schedules(scenario, origins, path)
     calib_file, calib_line = origins.get(("calibration",), (path, None))
-    calibration_path = (Path(calib_file).parent / scenario.calibration).resolve() if calib_file != "--set" \
-        else Path(scenario.calibration).resolve()
-    if check_calibration and not calibration_path.is_file():
+    try:
+        calibration_path = (Path(calib_file).parent / scenario.calibration).resolve() if calib_file != "--set" \
+            else Path(scenario.calibration).resolve()
+        found = calibration_path.is_file()
+    except (ValueError, OSError) as exc:
+        raise InputError(calib_file, f"not a usable file name ({exc})", line=calib_line, key="calibration") from None
+    if check_calibration and not found:
         raise InputError(calib_file, f"calibration file {scenario.calibration!r} not found "
                          f"(looked for {calibration_path})", line=calib_line, key="calibration")
     return Loaded(scenario=scenario, path=path, calibration_path=calibration_path,
@@ -262,7 +274,12 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict, list[Path
     if not isinstance(parent, str):
         raise InputError(path, "expected the path of another scenario file", line=doc.lines.get(("extends",)),
                          key="extends")
-    base_path = (path.parent / parent).resolve()
+    try:
+        base_path = (path.parent / parent).resolve()
+        base_path.is_file()
+    except (ValueError, OSError) as exc:
+        raise InputError(path, f"not a usable file name ({exc})", line=doc.lines.get(("extends",)),
+                         key="extends") from None
     if base_path in chain or base_path == path.resolve():
         raise InputError(path, f"{parent!r} extends itself in a cycle", line=doc.lines.get(("extends",)),
                          key="extends")

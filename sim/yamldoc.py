@@ -37,8 +37,12 @@ class Document:
 def read(path: str | Path) -> Document:
     """Read and parse `path` (see the module docstring for what is rejected)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found" if not path.exists() else "not a regular file")
+    try:
+        found, exists = path.is_file(), path.exists()
+    except (ValueError, OSError) as exc:  # e.g. a NUL byte in the name
+        raise InputError(repr(str(path)), f"not a usable file name ({exc})") from None
+    if not found:
+        raise InputError(path, "file not found" if not exists else "not a regular file")
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise InputError(path, f"file is {size} bytes; the limit is {MAX_BYTES} bytes")
@@ -84,8 +88,11 @@ def parse(text: str, origin: str | Path) -> tuple[dict, dict[KeyPath, int]]:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         raise InputError(origin, f"YAML syntax error: {problem}", line=mark.line + 1 if mark else None) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else None
+        raise InputError(origin, f"character {exc.character!r} is not allowed in YAML", line=line) from None
     except yaml.YAMLError as exc:
-        raise InputError(origin, f"YAML error: {exc}") from None
+        raise InputError(origin, f"YAML error: {str(exc).splitlines()[0]}") from None
     return data, lines
 
 

@@ -458,3 +458,11 @@ def test_start_year_other_than_the_calibration_base_year_is_bad_input(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip() == ("error: --set: years.start: 2020 differs from the calibration's base year 2017;"
                                      " the model starts from the calibration's initial stocks")
+
+
+def test_no_command_prints_help_and_one_error_line():
+    """`simulate` alone shows the help on stdout and one error line on stderr, exit 2."""
+    result = invoke()
+    assert result.exit_code == 2
+    assert "Usage: " in result.stdout and "Commands:" in result.stdout
+    assert result.stderr == "error: no command given; see the list above\n"

@@ -101,8 +101,11 @@ def _problem(calib: Path):
 @pytest.mark.parametrize("old,new,line,text", [
     ("2028,shortage_manual,", "2028,shortage_manul,", 11, "metric 'shortage_manul' is not one of"),
     ("2028,shortage,180000,9000,", "2040,shortage,180000,9000,", 9, "year 2040 is outside the model's years 2017-2035"),
-    ("2028,shortage,180000,9000,", "2028,shortage,180000,0,", 9, "tolerance '0' is not a number > 0"),
-    ("2028,shortage,180000,9000,", "2028,shortage,180000,,", 9, "tolerance '' is not a number > 0"),
+    ("2028,shortage,180000,9000,", "2028,shortage,180000,0,", 9, "tolerance is not a number > 0"),
+    ("2028,shortage,180000,9000,", "2028,shortage,180000,,", 9, "tolerance is not a number > 0"),
+    ("2028,shortage,180000,9000,", "2028,shortage,180000,abc,", 9, "tolerance is not a number > 0"),
+    ("persons,LWB Report on 2023 Manpower Projection (14 Nov 2024),H,yes", "persons,LWB,H,maybe", 8,
+     "chosen 'maybe' is not yes or no"),
 ])
 def test_bad_target_row(calib, old, new, line, text):
     """A target the fit cannot use names targets.csv and its line."""
@@ -143,3 +146,57 @@ def test_calibrate_rebuilds_a_missing_calibrated_file(tmp_path):
                                        "--out", str(folder / "calibration" / "hk.yaml"), "--date", "2026-11-22"])
     assert result.exit_code == 0, result.output
     assert (folder / "calibration" / "hk.yaml").read_bytes() == (ROOT / "calibration" / "hk.yaml").read_bytes()
+
+
+@pytest.mark.parametrize("old,new,line,text", [
+    ("2020,births,45000,", "2020,birth,45000,", 4, "metric 'birth' is not one of"),
+    ("2021,births,37000,", "2020,births,37000,", 5, "a second births row for 2020"),
+    ("2021,births,37000,", "2030,births,37000,", None, "births has no row for [2021, 2026, 2027, 2028, 2029]"),
+])
+def test_flows_file_is_complete_and_unambiguous(calib, old, new, line, text):
+    """flows.csv: known metrics only, one row per metric and year, and no missing years in a series."""
+    path = calib / "data" / "flows.csv"
+    _replace(path, old, new)
+    err = _error(calib / "hk.yaml")
+    assert err.file == str(path) and err.line == line and text in err.message
+
+
+@pytest.mark.parametrize("old,new,key,text", [
+    ("  participation_trend_end:\n    value: 2024", "  participation_trend_end:\n    value: 2024.7",
+     "parameters.participation_trend_end.value", "2024.7 is not a whole year"),
+    ("  parameters: [participation_scale,", "  parameters: [talent_participation,", "fit.parameters",
+     "unknown fitted parameter(s) talent_participation"),
+])
+def test_calibrated_file_fields_are_checked(calib, old, new, key, text):
+    """Year parameters must be whole years; the fit record may only name parameters the draws know."""
+    path = calib / "hk.yaml"
+    _replace(path, old, new)
+    err = _error(path)
+    assert err.key == key and text in err.message
+
+
+def test_trend_years_and_demand_base_year_must_fit_the_scenario(calib, tmp_path):
+    """A demand base year outside the scenario's years is refused before running (it would move every result)."""
+    from sim import runner
+
+    _replace(calib / "hk.yaml", "demand_base_year: 2023", "demand_base_year: 2050")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text((ROOT / "scenarios" / "baseline.yaml").read_text().replace(
+        "../calibration/hk.yaml", str(calib / "hk.yaml")))
+    with pytest.raises(InputError) as info:
+        runner.prepare(load(scenario))
+    assert info.value.key == "demand_base_year" and "2050 is outside the scenario's years 2017-2035" in str(info.value)
+
+
+def test_calibrate_writes_nothing_when_the_file_cannot_be_written(tmp_path):
+    """If the calibrated file cannot be written, neither it nor the report appears (exit 2, one line)."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, ["calibrate", "--out", str(blocker / "hk.yaml"), "--report",
+                                       str(tmp_path / "rep"), "--date", "2026-11-22"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and "cannot write the file" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]

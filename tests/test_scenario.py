@@ -602,3 +602,39 @@ def test_dated_overlay_on_a_single_value_keeps_it_before_the_first_date(tmp_path
     assert load(BASE, ("levers.talent.extension_rate.2026=0.7",)).scenario.levers.talent.extension_rate == \
         {2017: 0.51, 2026: 0.7}
     assert load(BASE, ("levers.talent.extension_rate=0.6",)).scenario.levers.talent.extension_rate == 0.6
+
+
+@pytest.mark.parametrize("override,key", [
+    ('years.end="2035"', "years.end"), ('seed="7"', "seed"),
+    ("levers.talent.first_visa_years=true", "levers.talent.first_visa_years"),
+    ('levers.importation.contract_years="3"', "levers.importation.contract_years"),
+])
+def test_whole_numbers_are_not_coerced(override, key):
+    """Years, seeds and visa or contract lengths must be written as whole numbers, not strings or booleans."""
+    with pytest.raises(InputError) as info:
+        load(BASE, (override,))
+    assert info.value.key == key and "valid integer" in info.value.message
+
+
+def test_control_character_is_one_located_line(tmp_path):
+    """A control character in YAML is reported with its line, on one line."""
+    path = tmp_path / "bel.yaml"
+    path.write_text("name: x\ndescription: a\x07b\n")
+    with pytest.raises(InputError) as info:
+        load(path)
+    assert info.value.line == 2 and "is not allowed in YAML" in info.value.message
+    assert "\n" not in str(info.value)
+
+
+def test_newline_in_a_key_is_shown_escaped():
+    """A newline inside a --set key cannot split the error over two lines."""
+    with pytest.raises(InputError) as info:
+        load(BASE, ("levers.ta\nlent=1",))
+    assert "\n" not in str(info.value) and "ta\\nlent" in str(info.value)
+
+
+def test_nul_byte_in_a_path_is_bad_input():
+    """A NUL byte in the calibration path is bad input, not a ValueError."""
+    with pytest.raises(InputError) as info:
+        load(BASE, ('calibration="a\\0b.yaml"',))
+    assert info.value.key == "calibration" and "not a usable file name" in info.value.message
