@@ -14,7 +14,7 @@ the 2023 shortage (data/occupations.csv), so the 2023 shortage holds by construc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from sim.engine import simulate
 from sim.errors import InputError
 from sim.inputs import Inputs
 from sim.occupation import OCCUPATIONS
-from sim.params import Params, build
+from sim.params import Params, build, with_fitted
 from sim.scenario import Scenario
 
 WEIGHTS = {"H": 1.0, "M": 0.5, "L": 0.25}
@@ -141,15 +141,7 @@ def _values(names: tuple[str, ...], x: np.ndarray) -> dict:
 def batch_params(prob: Problem, xs: np.ndarray) -> Params:
     """Engine parameters for a batch with one row of free parameter values per run."""
     base = build(prob.scenario, prob.inputs, runs=xs.shape[0])
-    column = {name: xs[:, k] for k, name in enumerate(prob.names)}
-    productivity = base.productivity_growth.copy()
-    for g, group in enumerate(OCCUPATIONS):
-        productivity[:, g] = column.get(PRODUCTIVITY + group, productivity[:, g])
-    return replace(base, participation_scale=column.get("participation_scale", base.participation_scale),
-                   participation_trend_pp=column.get("participation_trend", base.participation_trend_pp),
-                   participation_trend_late_pp=column.get("participation_trend_covid",
-                                                          base.participation_trend_late_pp),
-                   productivity_growth=productivity)
+    return with_fitted(base, {name: xs[:, k] for k, name in enumerate(prob.names)})
 
 
 def model_values(prob: Problem, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -134,9 +134,7 @@ def staged(destination: Path, marker: str):
         raise InputError(destination, f"cannot create the output folder ({exc.strerror})") from None
     old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
     try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temp, 0o777 & ~mask)  # mkdtemp makes 0700; give the folder the usual permissions
+        _usual_mode(temp, 0o777)  # mkdtemp makes 0700
         yield temp
         if destination.exists():
             os.replace(destination, old)
@@ -170,14 +168,19 @@ def staged_file(path: Path, text: str):
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temp, 0o666 & ~mask)
+        _usual_mode(temp, 0o666)  # mkstemp makes 0600
         yield
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _usual_mode(path: Path, mode: int) -> None:
+    """Give a temporary file or folder the permissions a plain create would (mode less umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, mode & ~mask)
 
 
 def write_text(folder: Path, name: str, text: str) -> Path:

@@ -143,6 +143,29 @@ def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
     )
 
 
+CALIBRATED_FIELDS = {"participation_scale": "participation_scale", "participation_trend": "participation_trend_pp",
+                     "participation_trend_covid": "participation_trend_late_pp"}
+"""Fitted parameter name (as in calibration/hk.yaml) -> Params field; productivity_growth.<group>
+names map to a column of `productivity_growth`."""
+
+
+def with_fitted(params: Params, values: dict[str, np.ndarray]) -> Params:
+    """`params` with calibrated parameters replaced by per-run values (R,), keyed by their fitted
+    names (participation_scale, participation_trend, participation_trend_covid,
+    productivity_growth.<group>); names not given keep their values."""
+    productivity = params.productivity_growth.copy()
+    for g, group in enumerate(OCCUPATIONS):
+        productivity[:, g] = values.get(f"productivity_growth.{group}", productivity[:, g])
+    fields_ = {field: values[name] for name, field in CALIBRATED_FIELDS.items() if name in values}
+    return replace(params, productivity_growth=productivity, **fields_)
+
+
+def repeat(params: Params, n: int) -> Params:
+    """A batch of n copies of a batch of one."""
+    return replace(params, **{f.name: np.repeat(getattr(params, f.name), n, axis=0) for f in fields(Params)
+                              if f.name != "years"})
+
+
 def take(params: Params, runs: slice) -> Params:
     """The runs `runs` of a batch, as a batch of their own."""
     return replace(params, **{f.name: getattr(params, f.name)[runs] for f in fields(Params) if f.name != "years"})

@@ -16,7 +16,7 @@ from sim import kpi
 from sim.engine import simulate
 from sim.inputs import Inputs
 from sim.occupation import OCCUPATIONS
-from sim.params import Params, take
+from sim.params import Params, repeat, take, with_fitted
 from sim.results import Results
 from sim.scenario import Scenario, Uncertainty
 
@@ -55,26 +55,18 @@ def _fitted(rng: np.random.Generator, fit: dict | None, n: int) -> dict[str, np.
 def sample(central: Params, scenario: Scenario, inputs: Inputs, n: int, seed: int) -> Params:
     """A batch of n runs: `central` (a batch of one) with every uncertain parameter drawn."""
     rng = np.random.default_rng(np.random.SeedSequence(seed))
-    batch = replace(central, **{name: np.repeat(value, n, axis=0) for name, value in vars(central).items()
-                                if name != "years"})
+    batch = repeat(central, n)
     fitted = _fitted(rng, inputs.fit, n)
+    if "participation_scale" in fitted:
+        fitted["participation_scale"] = np.clip(fitted["participation_scale"], 0, None)
     unc = scenario.uncertainties
     drawn = {name: _draw(rng, getattr(unc, name), n) for name in type(unc).model_fields}
     projection = batch.years > max(inputs.history["net_other_movement"])
     migration = batch.resident_net_migration.copy()
     migration[:, projection] = drawn["resident_net_migration"][:, None]
-    productivity = batch.productivity_growth.copy()
-    for g, group in enumerate(OCCUPATIONS):
-        productivity[:, g] = fitted.get(f"productivity_growth.{group}", productivity[:, g])
-    return replace(
-        batch,
-        gdp_growth=drawn["gdp_growth"], resident_net_migration=migration,
-        participation_trend=drawn["participation_trend"], mortality_scale=np.clip(drawn["mortality_scale"], 0, None),
-        participation_scale=np.clip(fitted.get("participation_scale", batch.participation_scale), 0, None),
-        participation_trend_pp=fitted.get("participation_trend", batch.participation_trend_pp),
-        participation_trend_late_pp=fitted.get("participation_trend_covid", batch.participation_trend_late_pp),
-        productivity_growth=productivity,
-    )
+    return replace(with_fitted(batch, fitted), gdp_growth=drawn["gdp_growth"], resident_net_migration=migration,
+                   participation_trend=drawn["participation_trend"],
+                   mortality_scale=np.clip(drawn["mortality_scale"], 0, None))
 
 
 def anchor_requirement(batch: Params, results: Results, inputs: Inputs) -> Params:
