@@ -84,7 +84,9 @@ def run(scenario: Path, out: Path | None, seed: int | None, overrides: tuple[str
     if summary.now_year < summary.end_year:
         click.echo(f"  {summary.now_year} (last observed): {summary.labour_force_now:,.0f}")
     click.echo(f"  {summary.end_year}: {summary.labour_force_end:,.0f}")
-    click.echo(f"  peak shortage: {summary.peak_shortage:,.0f} persons in {summary.peak_year}")
+    if summary.shortage_2028 is not None:
+        click.echo(f"  shortage 2028: {summary.shortage_2028:,.0f} persons (MP2023: about 180,000)")
+    click.echo(f"  shortage {summary.end_year}: {summary.shortage_end:,.0f} persons")
     click.echo(f"  {len(summary.files)} files written to {summary.out}/")
 
 
@@ -148,16 +150,18 @@ def calibrate(out, report, assumptions, scenario, backtest_year, fitted_on) -> N
     except ValueError as exc:
         _fail(InputError("--date", f"{fitted_on!r} is not a date YYYY-MM-DD ({exc})"))
     try:
-        loaded = load(scenario or folder.parent / "scenarios" / "baseline.yaml", check_calibration=False)
+        from sim.inputs import last_observed_year
+
+        loaded = load(scenario or folder.parent / "scenarios" / "baseline.yaml", check_calibration=False,
+                      last_observed=last_observed_year(assumptions))
         result, back, files = fit.calibrate(Path(assumptions), loaded.scenario, Path(out), Path(report),
                                             backtest_year, fitted_on)
     except InputError as exc:
         _fail(exc)
     worst = max(abs(r) for r in result.residuals)
-    lf = sum(1 for t in result.problem.targets if t.metric == "labour_force")
-    click.echo(f"calibrated {len(result.problem.names)} parameters on {len(result.problem.targets)} targets "
-               f"({lf} labour-force targets over-identified; the shortage targets hold by construction or are "
-               f"exactly identified; largest |residual| {worst:.2f}); wrote {out}")
+    fitted = int(result.fitted.sum())
+    click.echo(f"calibrated {fitted} parameters on {len(result.problem.targets)} observed targets "
+               f"({len(result.problem.targets) - fitted} degrees of freedom; largest |residual| {worst:.2f}); wrote {out}")
     for name, x, se in zip(result.problem.names, result.x, result.se):
         click.echo(f"  {name:45s} {x:12.6g}  s.e. {se:.3g}")
     chosen = [r for r in back if r["chosen"] == "yes"]

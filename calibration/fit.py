@@ -7,9 +7,12 @@ of the engine (one run per parameter plus the base). Standard errors come from t
 the optimum, cov = (J'J)^-1, which treats each target's tolerance over its weight as one
 standard deviation.
 
-The base-year requirement by group is not free: as in MP2023, it is the supply in 2023 plus
-the 2023 shortage (data/occupations.csv), so the 2023 shortage holds by construction and the
-2028 shortages identify productivity growth by group.
+Only the observed years are simulated: the targets are history (labour force, its women, its
+workers aged 60+), the parameters describe participation in history, and no projection year
+or scenario lever enters the fit. Two derived values are computed after it, in closed form:
+the fertility level (observed births over the model's births at the published TFR) and the
+residents' net migration that makes the projection's total net movement C&SD's (+1.52M over
+2021-2046). The 2028 shortage and the requirement are not fitted at all.
 """
 
 from __future__ import annotations
@@ -23,12 +26,10 @@ from sim import inputs as inputs_module
 from sim.engine import simulate
 from sim.errors import InputError
 from sim.inputs import Inputs
-from sim.occupation import OCCUPATIONS
 from sim.params import Params, build, with_fitted
 from sim.scenario import Scenario
 
 WEIGHTS = {"H": 1.0, "M": 0.5, "L": 0.25}
-PRODUCTIVITY = "productivity_growth."
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,6 @@ class Fit:
         return np.array([(m - t.value) / t.sigma for m, t in zip(self.model, self.problem.targets)])
 
 
-SUPPLY_PARAMETERS = ("participation_scale", "participation_trend", "participation_trend_covid")
 FREE_PARAMETERS = inputs_module.FITTED_NAMES
 """The parameters the fit knows how to vary; any other name under `free:` is refused."""
 
@@ -115,27 +115,14 @@ def problem(assumptions: Path, scenario: Scenario, upto: int | None = None) -> P
             raise InputError(assumptions, f"bounds {free.lower}..{free.upper} with initial {free.initial}; expected "
                              "lower < upper and the initial value between them", **where)
     x0 = np.array([calib.free[n].initial for n in names])
-    extra = _values(names, x0) | {"requirement_base": {g: 0.0 for g in OCCUPATIONS}}
-    if upto is not None:
-        extra["participation_trend_end"] = upto
-    data = inputs_module.load(assumptions, extra=extra)
-    years = range(scenario.years.start, scenario.years.end + 1)
+    data = inputs_module.load(assumptions, extra=dict(zip(names, x0.tolist())))
+    years = range(scenario.years.start, data.last_observed + 1)
     chosen = targets(data.targets, upto, years, assumptions.parent / calib.data.targets)
+    history = scenario.model_copy(update={"years": scenario.years.model_copy(update={"end": data.last_observed})})
     return Problem(names=names, x0=x0, lower=np.array([calib.free[n].lower for n in names]),
                    upper=np.array([calib.free[n].upper for n in names]),
                    steps=np.array([calib.free[n].step for n in names]), targets=chosen,
-                   inputs=data, scenario=scenario, upto=upto)
-
-
-def _values(names: tuple[str, ...], x: np.ndarray) -> dict:
-    """Free parameter vector -> calibration parameter values (productivity as a group mapping)."""
-    out: dict = {}
-    for name, value in zip(names, x):
-        if name.startswith(PRODUCTIVITY):
-            out.setdefault("productivity_growth", {})[name.removeprefix(PRODUCTIVITY)] = float(value)
-        else:
-            out[name] = float(value)
-    return out
+                   inputs=data, scenario=history, upto=upto)
 
 
 def batch_params(prob: Problem, xs: np.ndarray) -> Params:
@@ -144,24 +131,11 @@ def batch_params(prob: Problem, xs: np.ndarray) -> Params:
     return with_fitted(base, {name: xs[:, k] for k, name in enumerate(prob.names)})
 
 
-def model_values(prob: Problem, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Model value of every target for each row of `xs` (R, m), and the requirement base (R, G)."""
-    params = batch_params(prob, xs)
-    results = simulate(params, prob.inputs)
+def model_values(prob: Problem, xs: np.ndarray) -> np.ndarray:
+    """Model value of every target for each row of `xs` (R, m), persons."""
+    results = simulate(batch_params(prob, xs), prob.inputs)
     index = {int(y): i for i, y in enumerate(results.years)}
-    base_year = prob.inputs.demand_base_year
-    supply = results.groups["supply"]
-    requirement_base = supply[:, index[base_year]] + prob.inputs.shortage_base[None, :]
-    factor = (1.0 + params.gdp_growth[:, None]) / (1.0 + params.productivity_growth)
-    out = np.empty((xs.shape[0], len(prob.targets)))
-    for k, t in enumerate(prob.targets):
-        if t.metric == "labour_force":
-            out[:, k] = results.metrics["labour_force"][:, index[t.year]]
-            continue
-        shortage = requirement_base * factor ** (t.year - base_year) - supply[:, index[t.year]]
-        group = t.metric.removeprefix("shortage").lstrip("_")
-        out[:, k] = shortage.sum(axis=1) if not group else shortage[:, OCCUPATIONS.index(group)]
-    return out, requirement_base
+    return np.stack([results.metrics[t.metric][:, index[t.year]] for t in prob.targets], axis=1)
 
 
 def _scaled(prob: Problem, values: np.ndarray) -> np.ndarray:
@@ -171,13 +145,15 @@ def _scaled(prob: Problem, values: np.ndarray) -> np.ndarray:
 
 
 def run(prob: Problem) -> Fit:
-    """Fit the identified free parameters; the rest stay at their initial values."""
+    """Fit the free parameters the targets move, at most as many as there are targets (in the
+    declared order); the rest stay at their initial values."""
     from scipy.optimize import least_squares
 
     n = len(prob.names)
     probe = _jacobian(prob, prob.x0)
-    fitted = np.abs(probe).sum(axis=0) > 0
-    free = np.flatnonzero(fitted)
+    moving = np.flatnonzero(np.abs(probe).sum(axis=0) > 0)
+    free = moving[: len(prob.targets)]  # never more parameters than targets: the declared order decides
+    fitted = np.isin(np.arange(n), free)
 
     def full(z: np.ndarray) -> np.ndarray:
         x = prob.x0.copy()
@@ -185,7 +161,7 @@ def run(prob: Problem) -> Fit:
         return x
 
     def fun(z: np.ndarray) -> np.ndarray:
-        return _scaled(prob, model_values(prob, full(z)[None])[0][0])
+        return _scaled(prob, model_values(prob, full(z)[None])[0])
 
     def jac(z: np.ndarray) -> np.ndarray:
         return _jacobian(prob, full(z))[:, free]
@@ -198,7 +174,7 @@ def run(prob: Problem) -> Fit:
     covariance = np.full((n, n), np.nan)
     covariance[np.ix_(free, free)] = cov_free
     se = np.sqrt(np.diag(covariance))
-    model, _ = model_values(prob, x[None])
+    model = model_values(prob, x[None])
     return Fit(problem=prob, x=x, se=se, covariance=covariance, fitted=fitted, model=model[0],
                cost=float(solution.cost), evaluations=int(solution.nfev))
 
@@ -206,14 +182,9 @@ def run(prob: Problem) -> Fit:
 def _jacobian(prob: Problem, x: np.ndarray) -> np.ndarray:
     """(m, n) forward-difference Jacobian of the scaled residuals, in one batch run."""
     xs = np.vstack([x, x + np.diag(prob.steps)])
-    values, _ = model_values(prob, xs)
+    values = model_values(prob, xs)
     scaled = _scaled(prob, values)
     return ((scaled[1:] - scaled[0]) / prob.steps[:, None]).T
-
-
-def requirement_base(fit: Fit) -> np.ndarray:
-    """(G,) base-year requirement at the estimate: supply in 2023 + the 2023 shortage by group."""
-    return model_values(fit.problem, fit.x[None])[1][0]
 
 
 def path(fit: Fit):
@@ -242,8 +213,58 @@ def _g(value: float, digits: int) -> float:
     return float(f"{value:.{digits}g}")
 
 
-def document(fit: Fit, assumptions: Path, fitted_on: str, version: str, hashes: dict[str, str]) -> str:
-    """The calibrated parameter file (YAML text): assumptions + estimates + the fit record."""
+def fertility_level(fit: Fit) -> tuple[float, list[dict]]:
+    """The multiplier k of the TFR path that best turns the published TFR into the observed births
+    (least squares over the observed years with a TFR point, model women at the estimate):
+    k = sum(B x M) / sum(M x M), M = TFR x sum f(a) W(a). Returns k and one row per year."""
+    results = path(fit)
+    inputs = fit.problem.inputs
+    rows = []
+    for i, year in enumerate(results.years[1:].tolist(), start=1):
+        if year in inputs.tfr:
+            model = inputs.tfr[year] * float(results.metrics["births_at_tfr1"][0, i])
+            rows.append({"year": year, "tfr": inputs.tfr[year], "observed_births": float(inputs.history.births[i]),
+                         "model_births_at_tfr": model})
+    if not rows:
+        return 1.0, rows
+    m = np.array([r["model_births_at_tfr"] for r in rows])
+    b = np.array([r["observed_births"] for r in rows])
+    k = float((b * m).sum() / (m * m).sum())
+    for r in rows:
+        r["model_births"] = k * r["model_births_at_tfr"]
+    return k, rows
+
+
+def csd_migration(fit: Fit, scenario: Scenario, level: float) -> dict:
+    """Residents' net migration a year (projection) that makes total net movement C&SD's baseline
+    (official.csv `net_movement`, cumulative from the year after its base): C&SD's total less the
+    observed net movement since its base, less what the other flows bring over the projection
+    (one-way permits, talents, imported workers, FDH), spread evenly over the projection years.
+    Net movement = change of (population + FDH) - births + deaths, which is linear in it."""
+    inputs = fit.problem.inputs
+    row = next((r for r in inputs.official if r["metric"] == "net_movement"), None)
+    if row is None:
+        raise InputError(inputs.files[0], "official.csv has no net_movement row (C&SD's cumulative net movement)")
+    end, base = int(row["year"]), int(row["low"]) if row.get("low") else 2021
+    zero = scenario.model_copy(update={"years": scenario.years.model_copy(update={"end": end})})
+    zero = zero.model_copy(update={"uncertainties": zero.uncertainties.model_copy(update={
+        "resident_net_migration": zero.uncertainties.resident_net_migration.model_copy(update={"value": 0.0})})})
+    data = inputs_module.load(inputs.files[0], extra={**dict(zip(fit.problem.names, fit.x.tolist())),
+                                                       "fertility_level": level})
+    results = simulate(with_fitted(build(zero, data), {n: fit.x[k:k + 1] for k, n in enumerate(fit.problem.names)}),
+                       data)
+    m = results.metrics
+    movement = np.diff(m["population"][0] + m["fdh"][0]) - m["births"][0, 1:] + m["deaths"][0, 1:]
+    projected = results.years[1:] > data.last_observed
+    observed = data.history.net_movement[1:][data.history.years[1:] > base].sum()
+    rest = row["value"] - observed - movement[projected].sum()
+    return {"value": float(rest / projected.sum()), "csd_total": row["value"], "observed": float(observed),
+            "other_flows": float(movement[projected].sum()), "years": int(projected.sum())}
+
+
+def document(fit: Fit, assumptions: Path, fitted_on: str, version: str, hashes: dict[str, str],
+             derived: dict) -> str:
+    """The calibrated parameter file (YAML text): assumptions + estimates + derived values + the fit record."""
     import yaml
 
     from sim import yamldoc
@@ -252,40 +273,38 @@ def document(fit: Fit, assumptions: Path, fitted_on: str, version: str, hashes: 
     calib, _ = inputs_module.read_file(assumptions)
     prob = fit.problem
     parameters = dict(source["parameters"])
-    grouped: dict[str, dict] = {}
     for k, name in enumerate(prob.names):
         free = calib.free[name]
         how = "fitted by `simulate calibrate`" if fit.fitted[k] else "not identified by the targets: initial value"
         se = None if np.isnan(fit.se[k]) else _g(fit.se[k], 4)
-        if name.startswith(PRODUCTIVITY):
-            entry = grouped.setdefault("productivity_growth", {"value": {}, "se": {}, "unit": free.unit,
-                                                               "source": f"{how}; {free.meaning}", "fitted": True})
-            entry["value"][name.removeprefix(PRODUCTIVITY)] = _g(fit.x[k], 7)
-            entry["se"][name.removeprefix(PRODUCTIVITY)] = se
-        else:
-            parameters[name] = {"value": _g(fit.x[k], 7), "unit": free.unit, "source": f"{how}; {free.meaning}",
-                                "fitted": bool(fit.fitted[k]), "se": se}
-    parameters.update(grouped)
-    parameters["requirement_base"] = {
-        "value": {g: round(float(v), 3) for g, v in zip(OCCUPATIONS, requirement_base(fit))},
-        "unit": "persons required in the demand base year, by occupation group",
-        "source": "derived at the estimate: modelled supply in 2023 plus the 2023 shortage by group "
-                  "(data/occupations.csv), the MP2023 definition of the requirement"}
+        parameters[name] = {"value": _g(fit.x[k], 7), "unit": free.unit, "source": f"{how}; {free.meaning}",
+                            "fitted": bool(fit.fitted[k]), "se": se}
+    parameters["fertility_level"] = {**parameters["fertility_level"], "value": _g(derived["fertility_level"], 6)}
+    migration = derived["csd_migration"]
+    parameters["resident_migration_csd"] = {
+        "value": round(migration["value"], 1), "unit": "persons/year",
+        "source": f"derived: C&SD's baseline net movement {migration['csd_total']:,.0f} (official.csv) less the observed "
+                  f"{migration['observed']:,.0f} since its base year and the {migration['other_flows']:,.0f} the "
+                  f"baseline's other flows bring over {migration['years']} projection years; the baseline scenario's "
+                  "resident_net_migration"}
     record = {
         "fitted_on": fitted_on, "code_version": version,
         "method": "scipy.optimize.least_squares (trf, bounded); residual = (model - observed) x weight / "
                   "tolerance, weight H 1, M 0.5, L 0.25; forward-difference Jacobian in one batch run",
         "assumptions": assumptions.name, "data_hashes": hashes, "targets": len(prob.targets),
+        "degrees_of_freedom": len(prob.targets) - int(fit.fitted.sum()),
         "cost": _g(fit.cost, 6), "evaluations": fit.evaluations,
         "parameters": list(prob.names),
         "estimates": [_g(v, 7) for v in fit.x],
         "covariance": [[None if np.isnan(c) else _g(c, 4) for c in row] for row in fit.covariance],
     }
-    body = {"base_year": source["base_year"], "demand_base_year": source["demand_base_year"],
-            "data": source["data"], "parameters": parameters, "fit": record}
+    body = {"base_year": source["base_year"], "last_observed_year": source["last_observed_year"],
+            "demand_base_year": source["demand_base_year"], "data": source["data"], "parameters": parameters,
+            "fit": record}
     header = ("# Calibrated parameters of the Hong Kong labour-supply model, written by `simulate calibrate`\n"
               f"# from {assumptions.name} and data/ (see fit.data_hashes). Do not edit by hand: change\n"
               "# the assumptions or the data and rerun `simulate calibrate`. Fit report: report/report.md.\n")
+
     class Dumper(yaml.SafeDumper):
         """Mappings as blocks, lists on one line (the covariance reads as a matrix)."""
 
@@ -295,7 +314,7 @@ def document(fit: Fit, assumptions: Path, fitted_on: str, version: str, hashes: 
 
 def calibrate(assumptions: Path, scenario: Scenario, out: Path, report: Path, backtest_year: int,
               fitted_on: str) -> tuple[Fit, list[dict], list[str]]:
-    """Fit, back-test, write the calibrated file and the report; returns (fit, back-test rows, report files)."""
+    """Fit, back-test, derive, write the calibrated file and the report; returns (fit, back-test rows, report files)."""
     from calibration import diagnostics
     from sim import __version__, export
     from sim.inputs import file_hash
@@ -305,11 +324,14 @@ def calibrate(assumptions: Path, scenario: Scenario, out: Path, report: Path, ba
     full = run(problem(assumptions, scenario))
     early = run(problem(assumptions, scenario, upto=backtest_year))
     back = backtest(early, full.problem.inputs.targets)
+    level, births = fertility_level(full)
+    derived = {"fertility_level": level, "births": births, "csd_migration": csd_migration(full, scenario, level)}
     folder = assumptions.parent
     hashes = {str(p.relative_to(folder)) if p.is_relative_to(folder) else str(p): file_hash(p)
               for p in full.problem.inputs.files}
-    text = document(full, assumptions, fitted_on, __version__, hashes)
+    text = document(full, assumptions, fitted_on, __version__, hashes, derived)
     calib, _ = inputs_module.read_file(assumptions)
+    calibrated = {**dict(zip(full.problem.names, full.x.tolist())), "fertility_level": level}
     with export.staged_file(out, text):  # the file and the report land together or not at all
-        files = diagnostics.write(report, full, early, back, calib.free, fitted_on)
+        files = diagnostics.write(report, full, early, back, calib.free, fitted_on, derived, calibrated, scenario)
     return full, back, files

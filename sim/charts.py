@@ -114,36 +114,75 @@ def close_all() -> None:
 
 def calibration_fit(residuals: list[dict], backtest: list[dict], years: np.ndarray, labour: np.ndarray,
                     folder: Path) -> list[str]:
-    """Fitted vs observed: the labour force path at the estimate (`labour`, persons, over `years`) with
-    the targets and the back-test, and the 2028 shortage by group against the published ranges."""
-    import textwrap
-
+    """Fitted vs observed: the labour force path at the estimate (`labour`, persons, over `years`)
+    with the labour-force targets and the back-test."""
     plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [3, 2]})
+    fig, ax = plt.subplots(figsize=(7, 3.8))
     lf = [r for r in residuals if r["metric"] == "labour_force"]
     last = max(r["year"] for r in lf)
     shown = years <= last
-    left.plot(years[shown], labour[shown] / 1e6, color=COLOURS[0], lw=1.5, label="model at the estimate")
-    left.errorbar([r["year"] for r in lf], [r["observed"] / 1e6 for r in lf],
-                  yerr=[r["tolerance"] / 1e6 for r in lf], fmt="s", color=COLOURS[1], capsize=3,
-                  label="observed ± tolerance")
+    ax.plot(years[shown], labour[shown] / 1e6, color=COLOURS[0], lw=1.5, label="model at the estimate")
+    ax.errorbar([r["year"] for r in lf], [r["observed"] / 1e6 for r in lf], yerr=[r["tolerance"] / 1e6 for r in lf],
+                fmt="s", color=COLOURS[1], capsize=3, label="observed ± tolerance")
     chosen = [r for r in backtest if r["chosen"] == "yes"]
     if chosen:
-        left.plot([r["year"] for r in chosen], [r["projected"] / 1e6 for r in chosen], color=COLOURS[2],
-                  marker="^", ls="--", lw=1.2, label="back-test projection")
-    left.set(title="Labour force: fitted vs observed", xlabel="year (mid-year)",
-             ylabel="labour force excl. FDH (million persons)")
-    left.legend(frameon=False, fontsize=8)
-    groups = [r for r in residuals if r["metric"].startswith("shortage_")]
+        ax.plot([r["year"] for r in chosen], [r["projected"] / 1e6 for r in chosen], color=COLOURS[2],
+                marker="^", ls="--", lw=1.2, label="back-test projection")
+    ax.set(title="Labour force: fitted vs observed", xlabel="year (mid-year)",
+           ylabel="labour force excl. FDH (million persons)")
+    ax.legend(frameon=False, fontsize=8)
+    return _save(fig, folder, "fit")
+
+
+def official_paths(results: Results, official: list[dict], estimates: dict[int, float], last_observed: int,
+                   folder: Path) -> list[str]:
+    """The baseline beside the official paths: labour force and requirement with MP2023's supply and
+    requirement; population (incl. FDH) with C&SD's estimates and projection (low-high variants);
+    the 2028 shortage by group with MP2023's ranges. Persons."""
+    import textwrap
+
+    plt = _pyplot()
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4), gridspec_kw={"width_ratios": [3, 3, 2]})
+    years, m = results.years, results.metrics
+    rows = {r["metric"]: [] for r in official}
+    for r in official:
+        rows[r["metric"]].append(r)
+    for ax in (left, middle):
+        ax.axvspan(years[0], last_observed, color="grey", alpha=0.08, label="observed years")
+    left.plot(years, m["labour_force"][0] / 1e6, color=COLOURS[0], lw=2, label="model: labour force (supply)")
+    left.plot(years, m["requirement"][0] / 1e6, color=COLOURS[5], lw=2, label="model: requirement")
+    for metric, colour, label in (("supply", COLOURS[0], "MP2023 supply"), ("requirement", COLOURS[5],
+                                                                            "MP2023 requirement")):
+        pts = rows.get(metric, [])
+        left.scatter([r["year"] for r in pts], [r["value"] / 1e6 for r in pts], marker="D", color=colour,
+                     edgecolor="black", zorder=3, label=label)
+    left.set(title="Supply and requirement vs MP2023", xlabel="year (mid-year)", ylabel="million persons")
+    left.legend(frameon=False, fontsize=7, loc="upper left")
+    total = (m["population"][0] + m["fdh"][0]) / 1e6
+    middle.plot(years, total, color=COLOURS[2], lw=2, label="model: population + FDH")
+    middle.scatter(list(estimates), np.array(list(estimates.values())) / 1e6, color=COLOURS[1], s=14, zorder=3,
+                   label="C&SD mid-year estimates")
+    for r in rows.get("population", []):
+        middle.errorbar([r["year"]], [r["value"] / 1e6], yerr=[[(r["value"] - r["low"]) / 1e6],
+                                                             [(r["high"] - r["value"]) / 1e6]],
+                        fmt="D", color=COLOURS[3], capsize=4, label="C&SD projection (low-high variants)")
+    middle.set(title="Population vs C&SD", xlabel="year (mid-year)", ylabel="million persons (incl. FDH)")
+    middle.legend(frameon=False, fontsize=7, loc="lower right")
+    groups = [r for r in official if r["metric"].startswith("shortage_")]
+    at = int(np.searchsorted(years, groups[0]["year"])) if groups else None
     x = np.arange(len(groups))
-    right.bar(x, [r["model"] / 1e3 for r in groups], color=COLOURS[0], width=0.6, label="model")
-    right.errorbar(x, [r["observed"] / 1e3 for r in groups], yerr=[r["tolerance"] / 1e3 for r in groups],
-                   fmt="none", color=COLOURS[1], capsize=5, lw=2, label="published range")
+    if groups and at < years.size:
+        model = [results.groups["shortage"][0, at, OCCUPATIONS.index(r["metric"].removeprefix("shortage_"))] / 1e3
+                 for r in groups]
+        right.bar(x, model, color=COLOURS[0], width=0.6, label="model")
+    right.errorbar(x, [r["value"] / 1e3 for r in groups], yerr=[[(r["value"] - r["low"]) / 1e3 for r in groups],
+                                                             [(r["high"] - r["value"]) / 1e3 for r in groups]],
+                   fmt="none", color=COLOURS[1], capsize=5, lw=2, label="MP2023 range")
     names = [LABELS[r["metric"].removeprefix("shortage_")] for r in groups]
-    right.set_xticks(x, [textwrap.fill(name, 14, break_long_words=False) for name in names], fontsize=8)
+    right.set_xticks(x, [textwrap.fill(name, 14, break_long_words=False) for name in names], fontsize=7)
     right.set(title="Shortage by group, 2028", ylabel="shortage (thousand persons)")
-    right.legend(frameon=False, fontsize=8)
-    return _save(fig, folder, "fit", year_axes=[left])
+    right.legend(frameon=False, fontsize=7)
+    return _save(fig, folder, "official", year_axes=[left, middle])
 
 
 def fan(results: Results, quantiles: np.ndarray, metric: str, folder: Path, title: str, ylabel: str) -> list[str]:

@@ -25,13 +25,14 @@ from sim.occupation import OCCUPATIONS
 from sim.results import UNITS, Results
 
 YEARLY_COLUMNS = ("year", "labour_force", "requirement", "shortage", "talent_arrivals", "talent_extensions",
-                  "resident_labour_force", "talent_labour_force", "imported_workers", "retraining_active",
-                  "population_15plus", "participation_rate", "talent_stock", "talent_departures",
-                  "naturalisations", "retraining_placements")
+                  "population", "fdh", "resident_labour_force", "talent_labour_force", "imported_workers",
+                  "retraining_active", "labour_force_female", "labour_force_60plus", "population_15plus",
+                  "participation_rate", "talent_stock", "talent_departures", "naturalisations", "retraining_placements",
+                  "births", "deaths", "resident_net_migration")
 OCCUPATION_COLUMNS = ("year", "occupation", "supply", "requirement", "shortage", "openings")
 LEDGER_COLUMNS = ("year", "stock", "item", "value", "unit")
 KPI_COLUMNS = ("kpi", "year", "value", "target", "met")
-BAND_COLUMNS = ("year", "metric", "p05", "p25", "p50", "p75", "p95")
+BAND_COLUMNS = ("year", "metric", "central", "p05", "p25", "p50", "p75", "p95")
 
 COLUMN_UNITS = {
     "yearly.csv": {"year": "calendar year (mid-year stocks; flows from the previous mid-year)", **UNITS},
@@ -44,7 +45,9 @@ COLUMN_UNITS = {
     "kpis.csv": {"kpi": "target name", "year": "calendar year", "value": "value of the target's metric (central run)",
                  "target": "bound(s)", "met": "true or false (central run)",
                  "probability": "share of the draws meeting the target (with --draws)"},
-    "bands.csv": {"year": "calendar year", "metric": "labour_force, requirement, shortage or shortage_<group>",
+    "bands.csv": {"year": "calendar year", "metric": "labour_force, requirement, shortage, population (incl. FDH) or "
+                                                     "shortage_<group>",
+                  "central": "persons: the central run (not a draw)",
                   **{c: f"persons: {c[1:]}th percentile over the draws" for c in ("p05", "p25", "p50", "p75", "p95")}},
 }
 
@@ -98,9 +101,15 @@ def kpis_csv(rows: list[dict]) -> str:
                                       + [number(r[c], 4) for c in extra] for r in rows])
 
 
-def bands_csv(rows: list[list]) -> str:
-    """bands.csv: `year, metric, p05, p25, p50, p75, p95` (persons)."""
-    return _csv(BAND_COLUMNS, [[year, metric, *(number(v) for v in values)] for year, metric, *values in rows])
+def bands_csv(rows: list[list], central: dict[str, np.ndarray]) -> str:
+    """bands.csv: `year, metric, central, p05, p25, p50, p75, p95` (persons); `central` (metric -> (Y,))
+    is the central run, beside the percentiles of the draws."""
+    index: dict[str, int] = {}
+    out = []
+    for year, metric, *values in rows:
+        i = index[metric] = index.get(metric, -1) + 1
+        out.append([year, metric, number(central[metric][i]), *(number(v) for v in values)])
+    return _csv(BAND_COLUMNS, out)
 
 
 def manifest_json(manifest: dict) -> str:

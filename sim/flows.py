@@ -20,6 +20,16 @@ def deaths(pop: np.ndarray, death_prob: np.ndarray, scale: np.ndarray) -> np.nda
     return pop * np.clip(death_prob[None] * scale[:, None, None], 0.0, 1.0)
 
 
+def births(women: np.ndarray, fertility: np.ndarray, tfr: np.ndarray) -> np.ndarray:
+    """Births in the year (R,): B = TFR x sum over ages of f(a) x W(a).
+
+    women (R, A) resident women at the start of the year; fertility (A,) the share of the TFR
+    at each age (sums to 1, so sum f(a) x TFR is the age-specific rate); tfr (R,) births per
+    woman over a lifetime at this year's rates.
+    """
+    return tfr * (women * fertility).sum(axis=-1)  # not a matmul: BLAS sums in a batch-size-dependent order
+
+
 def distribute(total: np.ndarray, profile: np.ndarray) -> np.ndarray:
     """Spread a yearly total (R,) over sex and age with a profile (2,A) summing to 1."""
     return total[:, None, None] * profile[None]
@@ -41,13 +51,6 @@ def age_one_year(pop: np.ndarray, births: np.ndarray, female_share: float) -> np
     aged[:, 0, 0] = births * female_share
     aged[:, 1, 0] = births * (1.0 - female_share)
     return aged
-
-
-def residents_excluding_schemes(population: np.ndarray, talents: np.ndarray, imported: np.ndarray) -> np.ndarray:
-    """Initial residents (R,2,A): the population estimate (2,A), which counts everyone living in
-    Hong Kong, less the talent-scheme holders and imported workers (R,2,A) kept as stocks of their
-    own, so nobody is counted twice; never below zero."""
-    return np.maximum(population[None] - talents - imported, 0.0)
 
 
 def shift_ages(profile: np.ndarray, years: int) -> np.ndarray:
@@ -75,23 +78,46 @@ def trend_points(year: int, base_year: int, break_year: int, end_year: int, earl
             + projection * max(year - end_year, 0))
 
 
-def participation_rates(base: np.ndarray, scale, trend_points_pp, female_shift: np.ndarray,
-                        older_shift: np.ndarray) -> np.ndarray:
-    """Participation rate by run, sex and age, in [0, 1].
+def damped_points(year: int, end_year: int, slope: float, halflife: float) -> float:
+    """Cumulative points of a trend that starts after `end_year` at `slope` points a year and
+    halves every `halflife` years: slope x sum_{k=1..n} h^(k-1), h = 0.5^(1/halflife), n = year - E."""
+    n = max(year - end_year, 0)
+    h = 0.5 ** (1.0 / halflife)
+    return slope * (1.0 - h ** n) / (1.0 - h)
 
-    p = clip(scale x base + trend / 100 [ages 15-64] + female_shift [women 25-59]
-             + older_shift [ages 60-69], 0, 1); 0 below 15.
-    `scale` is a number or (R,); `trend_points_pp` (percentage points, broadcastable to (R, 2):
-    per run and/or sex) is the cumulative trend (see trend_points); shifts (R,) are fractions.
+
+WOMEN_AGES = (25, 59)   # ages of the women's participation trend and the female_shift lever
+OLDER_AGES = (60, 69)   # ages of the older people's trend and the older_shift lever
+
+
+def participation_level(scale: np.ndarray, female: np.ndarray, older: np.ndarray, ages: int) -> np.ndarray:
+    """Multiplier of the base participation profile (R, 2, A): scale x female [women] x older [ages 60+]
+    (all (R,), calibrated)."""
+    is_older = (np.arange(ages) >= OLDER_AGES[0]).astype(float)
+    sex = np.stack([female, np.ones_like(female)], axis=1)[:, :, None]
+    return scale[:, None, None] * sex * (1.0 + (older[:, None, None] - 1.0) * is_older[None, None, :])
+
+
+def participation_rates(base: np.ndarray, level: np.ndarray, trend_pp, women_pp: np.ndarray, older_pp: np.ndarray,
+                        female_shift: np.ndarray, older_shift: np.ndarray) -> np.ndarray:
+    """Participation rate by run, sex and age, in [0, 1] (retraining's uplift comes on top).
+
+    p = clip(level x base + trend/100 [ages 15-64] + (women_pp/100 + female_shift) [women 25-59]
+             + (older_pp/100 + older_shift) [ages 60-69], 0, 1); 0 below 15.
+    `level` (R, 2, A) see participation_level; `trend_pp` (percentage points, broadcastable to
+    (R, 2)) is the cumulative general trend (see trend_points); women_pp and older_pp (R,) the
+    cumulative projected trends of women and older people (see damped_points); shifts (R,) are
+    fractions.
     """
     runs = female_shift.shape[0]
     ages = np.arange(base.shape[1])
     working = ((ages >= ADULT) & (ages <= 64)).astype(float)
-    trend = np.broadcast_to(trend_points_pp, (runs, 2))[:, :, None]
-    rate = np.reshape(scale, (-1, 1, 1)) * base[None] + trend / 100.0 * working[None, None, :]
-    rate = rate + female_shift[:, None, None] * (np.array([1.0, 0.0])[None, :, None]
-                                                 * ((ages >= 25) & (ages <= 59))[None, None, :])
-    rate = rate + older_shift[:, None, None] * ((ages >= 60) & (ages <= 69))[None, None, :]
+    women = np.array([1.0, 0.0])[:, None] * ((ages >= WOMEN_AGES[0]) & (ages <= WOMEN_AGES[1]))[None, :]
+    older = ((ages >= OLDER_AGES[0]) & (ages <= OLDER_AGES[1])).astype(float)
+    trend = np.broadcast_to(trend_pp, (runs, 2))[:, :, None]
+    rate = level * base[None] + trend / 100.0 * working[None, None, :]
+    rate = rate + (women_pp / 100.0 + female_shift)[:, None, None] * women[None]
+    rate = rate + (older_pp / 100.0 + older_shift)[:, None, None] * older[None, None, :]
     rate[:, :, :ADULT] = 0.0
     return np.clip(rate, 0.0, 1.0)
 
@@ -138,17 +164,12 @@ def talent_steady_state(arrivals: np.ndarray, extension_rate: np.ndarray, expiri
     return arrivals[:, None] * np.concatenate([np.ones((arrivals.size, 1)), np.cumprod(keep, axis=1)], axis=1)
 
 
-def talent_by_age(stock: np.ndarray, profile: np.ndarray) -> np.ndarray:
-    """Talents by sex and age (R,2,A): the arrival profile (2,A) moved k years older for tenure k."""
-    shifted = np.stack([shift_ages(profile, k) for k in range(stock.shape[1])])  # (K,2,A)
-    return np.einsum("rk,ksa->rsa", stock, shifted)
-
-
 # --- imported workers ---------------------------------------------------------------------
 
 def contract_ending(contract_years: np.ndarray, width: int) -> np.ndarray:
-    """(R, C) mask: True at the last contract year, whose holders leave at the next step."""
-    return np.arange(width)[None, :] == (contract_years[:, None] - 1)
+    """(R, C) mask: True from the last contract year on, whose holders leave at the next step
+    (workers already past it, hired under a longer contract before the length changed, leave too)."""
+    return np.arange(width)[None, :] >= (contract_years[:, None] - 1)
 
 
 def imported_step(stock: np.ndarray, arrivals: np.ndarray, ending: np.ndarray) -> dict[str, np.ndarray]:
@@ -173,48 +194,81 @@ def imported_steady_state(arrivals: np.ndarray, contract_years: np.ndarray, widt
 
 # --- retraining ---------------------------------------------------------------------------
 
-def retraining_placements(places: np.ndarray, completion: np.ndarray, placement: np.ndarray) -> np.ndarray:
-    """Trainees placed in a job (R,): places x completion rate x placement rate."""
-    return places * completion * placement
+def retraining_placements(places: np.ndarray, tied_share: np.ndarray, completion: np.ndarray,
+                          placement: np.ndarray) -> np.ndarray:
+    """Trainees placed in a job (R,): places x placement-tied share x completion x placement rate.
 
-
-def retraining_step(active: np.ndarray, movers: np.ndarray, placements: np.ndarray, activation_share: np.ndarray,
-                    exit_rate: float) -> dict[str, np.ndarray]:
-    """One year of the retraining stocks (R,).
-
-    Of the placed trainees, `activation_share` came from outside the labour force (they join
-    it: `active`), the rest moved job between occupation groups (`movers`). Each stock loses
-    `exit_rate` of its opening a year (people leave again or the move wears off).
+    Only placement-tied courses place people; the placement rate is theirs.
     """
-    activations = placements * activation_share
-    moves = placements - activations
-    active_exits = active * exit_rate
-    mover_exits = movers * exit_rate
-    return {"active": active + activations - active_exits, "movers": movers + moves - mover_exits,
-            "activations": activations, "active_exits": active_exits, "moves": moves, "mover_exits": mover_exits}
+    return places * tied_share * completion * placement
+
+
+def age_rates(rate: np.ndarray) -> np.ndarray:
+    """A rate attached to cohorts (R, 2, A), moved one year older; 0 at age 0; the open age 100
+    keeps its own."""
+    out = np.empty_like(rate)
+    out[:, :, 1:] = rate[:, :, :-1]
+    out[:, :, 0] = 0.0
+    out[:, :, -1] = rate[:, :, -1]
+    return out
+
+
+def uplift_step(carried: np.ndarray, exit_rate: float, activations: np.ndarray, profile: np.ndarray,
+                pop: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """Retraining's participation uplift (R, 2, A) at the end of the year.
+
+    The uplift is a share of each cohort: people activated by retraining are residents who age,
+    die and migrate with it. The carried uplift (last year's, aged one year) loses `exit_rate`
+    of itself; this year's activations (R,) spread over sex and age by the trainees' profile
+    (2, A) raise the rate of the cohorts they come from, never above 1 (p + u <= 1).
+    """
+    kept = carried * (1.0 - exit_rate)
+    room = np.clip(1.0 - rates - kept, 0.0, 1.0)
+    wanted = np.divide(distribute(activations, profile), pop, out=np.zeros_like(pop), where=pop > 0)
+    return kept + np.minimum(wanted, room)
+
+
+def movers_step(movers: np.ndarray, moves: np.ndarray, exit_rate: float) -> dict[str, np.ndarray]:
+    """Retrained workers who moved occupation group (R,): + this year's moves, - exit_rate of the
+    opening stock (people move back, or the move wears off)."""
+    exits = movers * exit_rate
+    return {"movers": movers + moves - exits, "exits": exits}
 
 
 # --- demand -------------------------------------------------------------------------------
 
-def requirement(base: np.ndarray, gdp_growth: np.ndarray, productivity: np.ndarray, years_since_base: int) -> np.ndarray:
-    """Manpower requirement by group (R, G): base x ((1 + gdp) / (1 + productivity_g)) ^ t.
+def drifted(shares: np.ndarray, drift: np.ndarray, years: int) -> np.ndarray:
+    """Occupation shares (..., G) after `years` of relative drift (G,) a year, renormalised:
+    s_g(t) proportional to s_g x exp(drift_g x t)."""
+    moved = shares * np.exp(drift * years)
+    return moved / moved.sum(axis=-1, keepdims=True)
 
-    base, persons in the demand base year, and productivity, fractions a year, are (G,) or
-    per run (R, G); gdp_growth (R,) fraction a year; t may be negative (a back-cast along the
-    same trend).
+
+def requirement(base: np.ndarray, output_index: np.ndarray, elasticity: float, drift: np.ndarray,
+                years_since_base: int) -> np.ndarray:
+    """Manpower requirement by group (R, G) in a year at or after the demand base year.
+
+    N(t) = N(base) x (Y_t / Y_base) ^ elasticity: the total grows with real output (an
+    employment elasticity below 1: productivity takes the rest); the groups' shares drift by
+    `drift` (G,) a year, s_g(t) proportional to s_g x exp(drift_g x t), renormalised (occupational
+    upgrading). base (R, G) persons in the base year; output_index (R,) Y_t / Y_base.
     """
-    factor = (1.0 + gdp_growth[:, None]) / (1.0 + np.atleast_2d(productivity))
-    return np.atleast_2d(base) * factor ** years_since_base
+    total = base.sum(axis=1) * output_index ** elasticity
+    return total[:, None] * drifted(base, drift, years_since_base)
 
 
-def supply_by_group(resident_lf: np.ndarray, talent_lf: np.ndarray, imported: np.ndarray, active: np.ndarray,
-                    movers: np.ndarray, shares: dict[str, np.ndarray]) -> np.ndarray:
+def supply_by_group(resident_lf: np.ndarray, older_lf: np.ndarray, talent_lf: np.ndarray, imported: np.ndarray,
+                    active: np.ndarray, movers: np.ndarray, shares: dict[str, np.ndarray],
+                    origin: np.ndarray) -> np.ndarray:
     """Labour supply by occupation group (R, G), persons.
 
-    resident and talent labour force split by their group shares; imported workers (R, G) as
-    they are; retrained people who joined the labour force by the retraining shares; movers
-    leave their groups in proportion to the resident shares and arrive by the retraining shares.
+    Residents under 60 (resident_lf) and aged 60+ (older_lf) by the shares of their age group
+    (R, G) or (G,), talents by the talent shares; imported workers (R, G) as they are; people
+    activated by retraining by the groups the courses train for; movers leave their groups in
+    proportion to `origin` (the resident shares of the groups trainees may come from, summing
+    to 1) and arrive by the training shares.
     """
-    return (resident_lf[:, None] * shares["resident"][None] + talent_lf[:, None] * shares["talent"][None]
-            + imported + active[:, None] * shares["retraining"][None]
-            + movers[:, None] * (shares["retraining"] - shares["resident"])[None])
+    resident, older = np.atleast_2d(shares["resident"]), np.atleast_2d(shares["resident_60plus"])
+    train = shares["retraining"][None]
+    return (resident_lf[:, None] * resident + older_lf[:, None] * older + talent_lf[:, None] * shares["talent"][None]
+            + imported + active[:, None] * train + movers[:, None] * (train - np.atleast_2d(origin)))

@@ -1,9 +1,11 @@
 """Calibrated inputs: `calibration/hk.yaml` and its sourced CSV files -> arrays the model uses.
 
 Ages run 0..100 (100 is open-ended: 100 and over); the sex axis is (female, male). Everything
-here is the same for every run of a batch; what varies by run lives in `sim.params`.
-Population figures from C&SD include foreign domestic helpers (FDH); they are removed here,
-since the model's population excludes them everywhere.
+here is the same for every run of a batch; what varies by run lives in `sim.params`. The
+observed history (up to `last_observed_year`) is read here once and turned into the flows the
+back-cast needs (sim.history): it is data, the same in every run, whatever the scenario says.
+Population figures from C&SD include foreign domestic helpers (FDH); the model's residents
+exclude them (and the talents and imported workers it keeps as stocks of their own).
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim import yamldoc
+from sim import history, yamldoc
 from sim.errors import InputError
-from sim.flows import ADULT
+from sim.flows import ADULT, TALENT_YEARS, distribute, shift_ages
 from sim.occupation import OCCUPATIONS
 
 AGES = 101
@@ -50,19 +52,23 @@ class FreeParameter(BaseModel):
 
 class DataFiles(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    population_bands: str
+    population: str
     population_sex: str
+    population_bands: str
     mortality: str
+    fertility: str
     participation: str
     profiles: str
     flows: str
     occupations: str
     targets: str
+    official: str
 
 
 class CalibrationFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     base_year: int = Field(ge=1990, le=2100)
+    last_observed_year: int = Field(ge=1990, le=2100)
     demand_base_year: int = Field(ge=1990, le=2100)
     data: DataFiles
     parameters: dict[str, Parameter]
@@ -71,34 +77,77 @@ class CalibrationFile(BaseModel):
 
 
 @dataclass(frozen=True)
+class History:
+    """The observed years base_year..last_observed_year as arrays (index 0 = base year; the flows
+    of index t are those of the period ending at mid-year t; index 0 of a flow is unused)."""
+
+    years: np.ndarray               # (H,)
+    population: np.ndarray          # (H,) C&SD mid-year population, incl. FDH (chosen rows)
+    births: np.ndarray              # (H,) persons/year
+    deaths: np.ndarray              # (H,) persons/year
+    owp: np.ndarray                 # (H,) one-way-permit arrivals, persons/year
+    fdh: np.ndarray                 # (H,) FDH stock, persons
+    talent_arrivals: np.ndarray     # (H,) persons/year
+    imported_arrivals: np.ndarray   # (H, G) persons/year
+    retraining_places: np.ndarray   # (H,) places/year
+    net_movement: np.ndarray        # (H,) derived by the residual method, persons/year
+    resident_migration: np.ndarray  # (H,) derived: residents' own net migration, persons/year
+    talent_stock: np.ndarray        # (H, K) talents by years since arrival
+    imported_stock: np.ndarray      # (H, G, C) imported workers by group and contract year
+
+
+@dataclass(frozen=True)
 class Inputs:
     """Everything calibrated, as arrays (persons unless stated)."""
 
     base_year: int
+    last_observed: int
     demand_base_year: int
-    population: np.ndarray        # (2, 101) persons at mid base_year, excluding FDH
-    mortality: np.ndarray         # (2, 101) probability of dying within the year
+    population: np.ndarray        # (2, 101) residents at mid base_year (excl. FDH, talents, imported workers)
+    mortality: np.ndarray         # (2, 101) probability of dying within the year, base period
+    projection_mortality: np.ndarray  # (2, 101) the same scaled to the anchor year's life expectancy
     participation: np.ndarray     # (2, 101) base participation rate, base year
+    fertility: np.ndarray         # (101,) share of the TFR at each age of the mother (sums to 1)
+    tfr: dict[int, float]         # dated TFR points (births per woman); linear between them
     profiles: dict[str, np.ndarray]  # name -> (2, 101) shares summing to 1
-    history: dict[str, dict[int, float]]  # metric -> {year: value}, flows.csv
-    shares: dict[str, np.ndarray]  # resident / talent / retraining -> (G,) shares
+    history: History
+    observed: dict[str, dict[int, float]]  # flows.csv as read: metric -> {year: value}
+    shares: dict[str, np.ndarray]  # resident (under 60), resident_60plus, talent, retraining -> (G,)
     shortage_base: np.ndarray     # (G,) persons, demand base year
+    census: dict                  # year, bands [(sex, lo, hi, persons incl. FDH)] of population_sex
+    bands: list[dict]             # rows of population_bands.csv (checks only)
     params: dict[str, Any]        # parameter name -> value
     targets: list[dict]           # rows of targets.csv
+    official: list[dict]          # rows of official.csv
+    population_rows: list[dict]   # rows of population.csv
     files: tuple[Path, ...]       # every file read
     fit: dict[str, Any] | None = None  # the fit record of a calibrated file (estimates, covariance)
 
     def param(self, name: str) -> Any:
         return self.params[name]
 
+    @property
+    def first_projection_year(self) -> int:
+        return self.last_observed + 1
+
 
 REQUIRED_PARAMETERS = (
-    "population_weight_2020", "fdh_age_range", "fdh_female_share", "birth_female_share",
-    "participation_scale", "participation_trend", "participation_trend_covid", "participation_trend_break",
-    "participation_trend_end",
-    "talent_participation", "retraining_exit_rate", "births_projection", "owp_projection",
-    "requirement_base", "productivity_growth",
+    "fdh_age_range", "fdh_female_share", "fdh_projection", "birth_female_share", "life_expectancy_anchor",
+    "mortality_improvement",
+    "participation_scale", "participation_female", "participation_older", "participation_trend",
+    "participation_trend_covid", "participation_trend_break",
+    "participation_women_trend", "participation_older_trend", "participation_trend_halflife",
+    "talent_participation", "history_extension_rate", "history_first_visa_years", "history_renewal_visa_years",
+    "history_contract_years", "history_completion_rate", "history_placement_rate", "history_activation_share",
+    "placement_tied_share", "retraining_exit_rate", "employment_elasticity", "occupational_drift",
+    "gdp_growth_observed", "fertility_level",
 )
+
+
+def last_observed_year(path: str | Path) -> int:
+    """The last observed year stated by a calibration file (InputError if it states none)."""
+    calib, _ = read_file(path)
+    return calib.last_observed_year
 
 
 def read_file(path: str | Path) -> tuple[CalibrationFile, yamldoc.Document]:
@@ -112,6 +161,13 @@ def read_file(path: str | Path) -> tuple[CalibrationFile, yamldoc.Document]:
         loc = tuple(err["loc"])
         line = next((doc.lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in doc.lines), None)
         raise InputError(path, f"{err['msg']}", line=line, key=yamldoc.dotted(loc)) from None
+    if not calib.base_year < calib.last_observed_year:
+        raise InputError(path, f"{calib.last_observed_year} is not after the base year {calib.base_year}",
+                         line=doc.lines.get(("last_observed_year",)), key="last_observed_year")
+    if not calib.base_year <= calib.demand_base_year <= calib.last_observed_year:
+        raise InputError(path, f"{calib.demand_base_year} is not an observed year {calib.base_year}-"
+                         f"{calib.last_observed_year}", line=doc.lines.get(("demand_base_year",)),
+                         key="demand_base_year")
     return calib, doc
 
 
@@ -132,46 +188,278 @@ def load(path: str | Path, extra: dict[str, Any] | None = None) -> Inputs:
         _check_fit(calib.fit, path, doc.lines.get(("fit",)))
     folder = path.parent
     files = {name: folder / rel for name, rel in calib.data.model_dump().items()}
-    tables = {name: read_table(f) for name, f in files.items()}
-    base = calib.base_year
-    history = _history(tables["flows"], files["flows"])
-    fdh = history.get("fdh_stock", {}).get(base)
-    if fdh is None:
-        raise InputError(files["flows"], f"no fdh_stock row for the base year {base}", key="metric")
-    population = _population(tables["population_bands"], tables["population_sex"], params, fdh, files)
+    tables = {name: read_table(file) for name, file in files.items()}
+    base, last = calib.base_year, calib.last_observed_year
+    observed = _history(tables["flows"], files["flows"])
+    profiles = _profiles(tables["profiles"], files["profiles"])
+    missing_profiles = [p for p in PROFILES if p not in profiles]
+    if missing_profiles:
+        raise InputError(files["profiles"], f"no rows for the profile(s) {', '.join(missing_profiles)}; expected "
+                         f"<name>_share rows for each of {', '.join(PROFILES)}", key="metric")
+    mortality = 1.0 - np.exp(-_in_range(_by_age(tables["mortality"], files["mortality"]), 0.0, 10.0,
+                                        files["mortality"], "death rates per person-year in [0, 10]"))
+    shares = _occupation_shares(tables["occupations"], files["occupations"])
+    hist = _observed_history(observed, tables["population"], files, params, base, last)
+    census = _census(tables["population_sex"], files["population_sex"])
+    population = _initial_population(census, hist, mortality, profiles, params, base, files)
+    fertility, tfr = _fertility(tables["fertility"], files["fertility"])
     return Inputs(
         base_year=base,
+        last_observed=last,
         demand_base_year=calib.demand_base_year,
         population=population,
-        mortality=1.0 - np.exp(-_in_range(_by_age(tables["mortality"], files["mortality"]), 0.0, 10.0,
-                                           files["mortality"], "death rates per person-year in [0, 10]")),
+        mortality=mortality,
+        projection_mortality=_anchored(mortality, params["life_expectancy_anchor"]),
         participation=_in_range(_by_age(tables["participation"], files["participation"], first=ADULT), 0.0, 1.0,
                                 files["participation"], "participation rates in [0, 1]"),
-        profiles=_profiles(tables["profiles"], files["profiles"]),
-        history=history,
-        shares={kind: _shares(tables["occupations"], f"{kind}_share", files["occupations"])
-                for kind in ("resident", "talent", "retraining")},
+        fertility=fertility,
+        tfr=tfr,
+        profiles=profiles,
+        history=hist,
+        observed=observed,
+        shares=shares,
         shortage_base=_by_group(tables["occupations"], "shortage", files["occupations"]),
+        census=census,
+        bands=tables["population_bands"],
         params=params,
         targets=_targets(tables["targets"], files["targets"]),
+        official=_official(tables["official"], files["official"]),
+        population_rows=tables["population"],
         files=(path, *files.values()),
         fit=calib.fit,
     )
 
 
+PROFILES = ("owp", "resident_migration", "talent", "imported", "trainee")
+"""Age-sex profiles the model needs from profiles.csv (metric `<name>_share`)."""
+
+FLOW_METRICS = ("births", "deaths", "owp_arrivals", "fdh_stock", "talent_arrivals", "imported_arrivals",
+                "retraining_places")
+
+HISTORY_SERIES = ("births", "deaths", "owp_arrivals", "fdh_stock", "talent_arrivals", "retraining_places",
+                  *(f"imported_arrivals.{g}" for g in OCCUPATIONS))
+"""Series that must cover every observed year (births, deaths and one-way permits from the year
+after the base year; stocks and intakes from the base year, which sets the initial stocks). A
+group with no imported_arrivals rows at all imports nobody."""
+
+
+def _observed_history(observed: dict, population_rows: list[dict], files: dict, params: dict, base: int,
+                      last: int) -> History:
+    """The observed years as arrays, with the derived flows (sim.history)."""
+    years = np.arange(base, last + 1)
+    for name in HISTORY_SERIES:
+        if name.startswith("imported_arrivals.") and name not in observed:
+            continue  # a group no scheme imports for: none
+        first = base + 1 if name in ("births", "deaths", "owp_arrivals") else base
+        have = observed.get(name, {})
+        gaps = [int(y) for y in years if y >= first and y not in have]
+        if gaps:
+            raise InputError(files["flows"], f"{name} has no row for {gaps}; every observed year "
+                             f"{first}-{last} needs one (the calibration's last observed year is {last})",
+                             key="metric")
+
+    def series(name: str) -> np.ndarray:
+        return np.array([observed.get(name, {}).get(int(y), 0.0) for y in years])
+
+    chosen = {}
+    for row in population_rows:
+        if row["metric"] == "population" and row.get("chosen") == "yes":
+            if row["year"] in chosen:
+                raise InputError(files["population"], f"a second chosen population row for {row['year']}; choose one",
+                                 line=row["_line"])
+            chosen[row["year"]] = row["value"]
+    gaps = [int(y) for y in years if y not in chosen]
+    if gaps:
+        raise InputError(files["population"], f"no chosen population row for {gaps}; every observed year "
+                         f"{base}-{last} needs one", key="chosen")
+    population = np.array([chosen[int(y)] for y in years])
+    imported = np.stack([series(f"imported_arrivals.{g}") for g in OCCUPATIONS], axis=1)
+    talents = history.talent_path(series("talent_arrivals"), params["history_extension_rate"],
+                                  int(params["history_first_visa_years"]), int(params["history_renewal_visa_years"]))
+    workers = history.imported_path(imported, int(params["history_contract_years"]))
+    births, deaths = series("births"), series("deaths")
+    movement = history.net_movement(population, births, deaths)
+    talent_net = series("talent_arrivals") - talents["departures"]
+    imported_net = imported.sum(axis=1) - workers["contract_ends"].sum(axis=1)
+    migration = history.resident_migration(movement, series("owp_arrivals"), series("fdh_stock"), talent_net,
+                                           imported_net)
+    return History(years=years, population=population, births=births, deaths=deaths, owp=series("owp_arrivals"),
+                   fdh=series("fdh_stock"), talent_arrivals=series("talent_arrivals"), imported_arrivals=imported,
+                   retraining_places=series("retraining_places"), net_movement=movement,
+                   resident_migration=migration, talent_stock=talents["stock"], imported_stock=workers["stock"])
+
+
+def _anchored(mortality: np.ndarray, anchor: dict) -> np.ndarray:
+    """Death probabilities (2, A) scaled by sex to the anchor year's life expectancy."""
+    from sim.lifetable import scale_for
+
+    return np.stack([mortality[s] * scale_for(mortality[s], anchor[sex]) for s, sex in enumerate(SEXES)])
+
+
+def fdh_by_age(total: float, params: dict) -> np.ndarray:
+    """FDH (2, 101) spread evenly over `fdh_age_range`, `fdh_female_share` of them women."""
+    lo, hi = (int(a) for a in params["fdh_age_range"])
+    out = np.zeros((2, AGES))
+    share = float(params["fdh_female_share"])
+    out[0, lo:hi + 1] = total * share / (hi - lo + 1)
+    out[1, lo:hi + 1] = total * (1.0 - share) / (hi - lo + 1)
+    return out
+
+
+def talents_by_age(stock: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """Talents by sex and age (..., 2, A) from a stock by years since arrival (..., K): the arrival
+    profile (2, A) moved k years older for tenure k."""
+    shifted = np.stack([shift_ages(profile, k) for k in range(stock.shape[-1])])  # (K, 2, A)
+    return np.einsum("...k,ksa->...sa", stock, shifted)
+
+
+def _census(rows: list[dict], path: Path) -> dict:
+    """The census-year population by sex and band (persons, incl. FDH): one year, both sexes,
+    bands covering every age 0-100."""
+    years = {row["year"] for row in rows}
+    if len(years) != 1:
+        raise InputError(path, f"rows for {sorted(years)}; expected one census year", key="year")
+    bands = [(_sex(row, path), *_ages(row, path), row["value"]) for row in rows]
+    for s in range(2):
+        covered = np.zeros(AGES, dtype=int)
+        for sex, lo, hi, _ in bands:
+            if sex == s:
+                covered[lo:hi + 1] += 1
+        if (covered != 1).any():
+            raise InputError(path, f"the {SEXES[s]} bands do not cover every age 0-100 exactly once", key="age_lo")
+    return {"year": years.pop(), "bands": bands}
+
+
+def _census_by_age(census: dict, hist: History, params: dict) -> np.ndarray:
+    """Census-year population (2, A) by single year of age, incl. FDH. The youngest ages of the
+    first band are the births of those years (persons born in the year to mid-year t are aged
+    0 at t); the rest of each band is spread smoothly (sim.history.spread_bands)."""
+    year = census["year"]
+    born = {int(y) - year: b for y, b in zip(hist.years, hist.births) if y <= year and b > 0}
+    out = np.zeros((2, AGES))
+    for s in range(2):
+        bands = sorted((lo, hi, v) for sex, lo, hi, v in census["bands"] if sex == s)
+        lo, hi, total = bands[0]
+        share = params["birth_female_share"] if s == 0 else 1.0 - params["birth_female_share"]
+        young = [-k for k in sorted(born, reverse=True) if lo <= -k <= hi - 1]
+        known = np.zeros(AGES)
+        for age in young:
+            known[age] = born[-age] * share
+        if known.sum() < total and young:
+            rest = max(young) + 1
+            bands[0] = (rest, hi, total - known.sum())
+            out[s] = known + history.spread_bands(bands)
+        else:
+            out[s] = history.spread_bands(bands)
+    return out
+
+
+def _initial_population(census: dict, hist: History, mortality: np.ndarray, profiles: dict, params: dict,
+                        base: int, files: dict) -> np.ndarray:
+    """Residents (2, A) at mid base year by reverse survival from the census year.
+
+    Census-year residents = census population - FDH - talents - imported workers (by age); each
+    year back inverts the forward step with the observed flows of that year (sim.history)."""
+    year = census["year"]
+    if not base <= year <= hist.years[-1]:
+        raise InputError(files["population_sex"], f"census year {year} is outside the observed years "
+                         f"{base}-{hist.years[-1]}", key="year")
+    at = int(year - base)
+    total = _census_by_age(census, hist, params)
+    talents = talents_by_age(hist.talent_stock[at], profiles["talent"])
+    imported = distribute(np.array([hist.imported_stock[at].sum()]), profiles["imported"])[0]
+    residents = np.maximum(total - fdh_by_age(hist.fdh[at], params) - talents - imported, 0.0)
+    older = shift_ages(profiles["talent"], TALENT_YEARS - 1)
+    for t in range(at, 0, -1):
+        naturalised = hist.talent_stock[t - 1][-1] * older
+        residents = history.reverse_year(residents, mortality, hist.deaths[t], hist.resident_migration[t], hist.owp[t],
+                                         naturalised, profiles)
+    return residents
+
+
+def _fertility(rows: list[dict], path: Path) -> tuple[np.ndarray, dict[int, float]]:
+    """(101,) share of the TFR at each age of the mother (rows `fertility_share`, summing to 1)
+    and the dated TFR points (rows `tfr`)."""
+    shape = np.zeros(AGES)
+    tfr: dict[int, float] = {}
+    for row in rows:
+        if row["metric"] == "fertility_share":
+            lo, hi = _ages(row, path)
+            shape[lo:hi + 1] += row["value"] / (hi - lo + 1)
+        elif row["metric"] == "tfr":
+            if not 0.0 < row["value"] <= 10.0:
+                raise InputError(path, f"TFR {row['value']:g} is not in (0, 10] births per woman", line=row["_line"],
+                                 key="value")
+            tfr[row["year"]] = row["value"]
+        else:
+            raise InputError(path, f"metric {row['metric']!r} is not fertility_share or tfr", line=row["_line"],
+                             key="metric")
+    if abs(shape.sum() - 1.0) > 1e-6 or (shape < 0).any():
+        raise InputError(path, f"fertility_share sums to {shape.sum():.6f}; expected shares >= 0 summing to 1",
+                         key="value")
+    if not tfr:
+        raise InputError(path, "no tfr rows; expected dated TFR points", key="metric")
+    return shape, tfr
+
+
+def _occupation_shares(rows: list[dict], path: Path) -> dict[str, np.ndarray]:
+    """Occupation shares (G,): resident (workers under 60), resident_60plus, talent, retraining.
+
+    Workers aged 60+ by group come from MP2023 where published (`workers_60plus` rows); the
+    other groups' 60+ workers are split in proportion to their shares of the whole labour force;
+    the under-60 shares follow so that the whole labour force keeps `resident_share`
+    (2023 labour force: the MP2023 supply of `workers_60plus` row `all` and the official 3.5M).
+    """
+    overall = _shares(rows, "resident_share", path)
+    counts = {row.get("occupation"): row["value"] for row in rows if row["metric"] == "workers_60plus"}
+    total60 = counts.pop("all", None)
+    if total60 is None or any(g not in OCCUPATIONS for g in counts):
+        raise InputError(path, "workers_60plus needs an `all` row and rows only for known groups", key="occupation")
+    rest = [g for g in OCCUPATIONS if g not in counts]
+    left = total60 - sum(counts.values())
+    weight = sum(overall[OCCUPATIONS.index(g)] for g in rest)
+    older = np.array([counts[g] if g in counts else left * overall[OCCUPATIONS.index(g)] / weight
+                      for g in OCCUPATIONS])
+    workforce = SUPPLY_2023
+    younger = (overall * workforce - older) / (workforce - total60)
+    if (younger < 0).any() or (older < 0).any():
+        raise InputError(path, "workers_60plus leaves a negative share of workers under 60 in some group", key="value")
+    return {"resident": younger, "resident_60plus": older / total60,
+            **{kind: _shares(rows, f"{kind}_share", path) for kind in ("talent", "retraining")}}
+
+
+SUPPLY_2023 = 3_500_000.0
+"""Manpower supply in 2023 (persons), LWB Report on 2023 Manpower Projection: the labour force
+that the 60+ worker counts of the same report belong to (official.csv)."""
+
+
+
 RANGES = {  # parameter -> (low, high, what): checked when a calibration file is read
-    "population_weight_2020": (0.0, 1.0, "a share in [0, 1]"),
     "fdh_female_share": (0.0, 1.0, "a share in [0, 1]"),
+    "fdh_projection": (0.0, 1e7, "persons >= 0"),
     "birth_female_share": (0.0, 1.0, "a share in [0, 1]"),
+    "mortality_improvement": (-0.1, 0.1, "a fraction a year in [-0.1, 0.1]"),
     "participation_scale": (0.0, 3.0, "a multiplier in [0, 3]"),
+    "participation_female": (0.0, 3.0, "a multiplier in [0, 3]"),
+    "participation_older": (0.0, 3.0, "a multiplier in [0, 3]"),
     "participation_trend": (-10.0, 10.0, "percentage points a year in [-10, 10]"),
     "participation_trend_covid": (-10.0, 10.0, "percentage points a year in [-10, 10]"),
     "participation_trend_break": (1990, 2100, "a whole year"),
-    "participation_trend_end": (1990, 2100, "a whole year"),
+    "participation_women_trend": (-5.0, 5.0, "percentage points a year in [-5, 5]"),
+    "participation_older_trend": (-5.0, 5.0, "percentage points a year in [-5, 5]"),
+    "participation_trend_halflife": (0.1, 1000.0, "years in [0.1, 1000]"),
     "talent_participation": (0.0, 1.0, "a share in [0, 1]"),
-    "retraining_exit_rate": (1e-9, 1.0, "a share a year in (0, 1]"),
-    "births_projection": (0.0, 1e7, "persons a year >= 0"),
-    "owp_projection": (0.0, 1e7, "persons a year >= 0"),
+    "history_extension_rate": (0.0, 1.0, "a share in [0, 1]"),
+    "history_first_visa_years": (1, 7, "a whole number of years"),
+    "history_renewal_visa_years": (1, 7, "a whole number of years"),
+    "history_contract_years": (1, 10, "a whole number of years"),
+    "history_completion_rate": (0.0, 1.0, "a share in [0, 1]"),
+    "history_placement_rate": (0.0, 1.0, "a share in [0, 1]"),
+    "history_activation_share": (0.0, 1.0, "a share in [0, 1]"),
+    "placement_tied_share": (0.0, 1.0, "a share in [0, 1]"),
+    "retraining_exit_rate": (0.01, 1.0, "a share a year in [0.01, 1]"),
+    "employment_elasticity": (0.0, 2.0, "an elasticity in [0, 2]"),
+    "fertility_level": (0.1, 10.0, "a multiplier in [0.1, 10]"),
 }
 
 
@@ -184,12 +472,20 @@ def _checked(name: str, value: Any, path: Path, line: int | None) -> Any:
             raise InputError(path, f"{v!r} is not {what}", line=line, key=key)
         return float(v)
 
-    if name in ("requirement_base", "productivity_growth"):
+    if name == "occupational_drift":
         if not isinstance(value, dict) or set(value) != set(OCCUPATIONS):
             raise InputError(path, f"expected a mapping with one number for each of {', '.join(OCCUPATIONS)}",
                              line=line, key=key)
-        low, what = (0.0, "persons >= 0") if name == "requirement_base" else (-0.5, "a fraction a year > -0.5")
-        return np.array([number(value[g], low, 1e9, what) for g in OCCUPATIONS])
+        return np.array([number(value[g], -0.1, 0.1, "a fraction a year in [-0.1, 0.1]") for g in OCCUPATIONS])
+    if name == "gdp_growth_observed":
+        if not isinstance(value, dict) or not value or not all(isinstance(y, int) for y in value):
+            raise InputError(path, "expected {year: growth} for the observed years after the demand base year",
+                             line=line, key=key)
+        return {int(y): number(v, -0.5, 0.5, "a fraction a year in (-0.5, 0.5)") for y, v in value.items()}
+    if name == "life_expectancy_anchor":
+        if not (isinstance(value, dict) and set(value) == {"year", *SEXES} and isinstance(value["year"], int)):
+            raise InputError(path, "expected {year: YYYY, female: years, male: years}", line=line, key=key)
+        return {"year": value["year"], **{s: number(value[s], 20.0, 120.0, "years in [20, 120]") for s in SEXES}}
     if name == "fdh_age_range":
         if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value)
                 and 0 <= value[0] <= value[1] <= AGES - 1):
@@ -197,13 +493,13 @@ def _checked(name: str, value: Any, path: Path, line: int | None) -> Any:
                              line=line, key=key)
         return value
     low, high, what = RANGES[name]
-    if what == "a whole year" and (isinstance(value, bool) or not isinstance(value, int)):
+    if what.startswith("a whole") and (isinstance(value, bool) or not isinstance(value, int)):
         raise InputError(path, f"{value!r} is not {what}", line=line, key=key)
     return number(value, low, high, what)
 
 
 def _check_fit(fit: dict, path: Path, line: int | None) -> None:
-    """The fit record must carry parameter names, estimates and an n x n covariance (for --draws)."""
+    """The fit record must carry parameter names, estimates and an n x n covariance."""
     names, estimates, cov = fit.get("parameters"), fit.get("estimates"), fit.get("covariance")
     n = len(names) if isinstance(names, list) else -1
     ok = (n > 0 and isinstance(estimates, list) and len(estimates) == n and isinstance(cov, list)
@@ -220,16 +516,52 @@ def _check_fit(fit: dict, path: Path, line: int | None) -> None:
                          f"{', '.join(FITTED_NAMES)}", line=line, key="fit.parameters")
 
 
-FITTED_NAMES = ("participation_scale", "participation_trend", "participation_trend_covid",
-                *(f"productivity_growth.{g}" for g in OCCUPATIONS))
-"""Parameters a fit record may carry (the draws sample them by these names)."""
-
-TARGET_METRICS = ("labour_force", "shortage", *(f"shortage_{g}" for g in OCCUPATIONS))
-
-FLOW_METRICS = ("births", "owp_arrivals", "net_other_movement", "fdh_stock", "talent_arrivals_observed")
+FITTED_NAMES = ("participation_scale", "participation_female", "participation_older", "participation_trend",
+                "participation_trend_covid")
+"""Parameters a fit record may carry."""
 
 REQUIRED_COLUMNS = ("year", "metric", "value", "unit", "source", "confidence")
 CONFIDENCE = ("H", "M", "L")  # official; media quoting officials; third-party, assumed or derived
+
+
+TARGET_METRICS = ("labour_force", "labour_force_female", "labour_force_60plus")
+
+
+def _targets(rows: list[dict], path: Path) -> list[dict]:
+    """targets.csv rows (labour force, its women, its workers aged 60+) with `tolerance` (persons > 0) as a number and `chosen` yes or no."""
+    for row in rows:
+        try:
+            row["tolerance"] = float(row.get("tolerance") or "nan")
+        except ValueError:
+            row["tolerance"] = float("nan")
+        problem = (f"metric {row['metric']!r} is not one of {', '.join(TARGET_METRICS)}"
+                   if row["metric"] not in TARGET_METRICS else
+                   "tolerance is not a number > 0 (persons)" if not (np.isfinite(row["tolerance"])
+                                                                     and row["tolerance"] > 0) else
+                   f"chosen {row.get('chosen')!r} is not yes or no" if row.get("chosen") not in ("yes", "no") else None)
+        if problem:
+            raise InputError(path, problem, line=row["_line"])
+    if not any(row["chosen"] == "yes" for row in rows):
+        raise InputError(path, "no chosen labour-force target; mark at least one row chosen = yes", key="chosen")
+    return rows
+
+
+OFFICIAL_METRICS = ("supply", "requirement", "shortage", "population", "net_movement", *(f"shortage_{g}" for g in OCCUPATIONS))
+
+
+def _official(rows: list[dict], path: Path) -> list[dict]:
+    """official.csv rows: published paths to compare with (never fitted); low/high optional."""
+    for row in rows:
+        if row["metric"] not in OFFICIAL_METRICS:
+            raise InputError(path, f"metric {row['metric']!r} is not one of {', '.join(OFFICIAL_METRICS)}",
+                             line=row["_line"], key="metric")
+        for col in ("low", "high"):
+            text = row.get(col) or ""
+            try:
+                row[col] = float(text) if text else None
+            except ValueError:
+                raise InputError(path, f"{col} {text!r} is not a number", line=row["_line"], key=col) from None
+    return rows
 
 
 def read_table(path: Path) -> list[dict]:
@@ -339,38 +671,31 @@ def _profiles(rows: list[dict], path: Path) -> dict[str, np.ndarray]:
 
 
 def _history(rows: list[dict], path: Path) -> dict[str, dict[int, float]]:
-    """metric -> {year: value} from flows.csv: known metrics, one row per metric and year, no gaps."""
+    """metric -> {year: value} from flows.csv: known metrics (imported arrivals as
+    `imported_arrivals.<group>`), one row per metric and year, no gaps."""
     out: dict[str, dict[int, float]] = {}
     for row in rows:
-        if row["metric"] not in FLOW_METRICS:
-            raise InputError(path, f"metric {row['metric']!r} is not one of {', '.join(FLOW_METRICS)}",
+        metric = row["metric"]
+        if metric not in FLOW_METRICS:
+            raise InputError(path, f"metric {metric!r} is not one of {', '.join(FLOW_METRICS)}",
                              line=row["_line"], key="metric")
-        series = out.setdefault(row["metric"], {})
+        if metric == "imported_arrivals":
+            if row.get("occupation") not in OCCUPATIONS:
+                raise InputError(path, f"occupation {row.get('occupation')!r} is not one of {', '.join(OCCUPATIONS)}",
+                                 line=row["_line"], key="occupation")
+            metric = f"imported_arrivals.{row['occupation']}"
+        if row["value"] < 0:
+            raise InputError(path, f"value {row['value']:g} is negative; expected persons >= 0", line=row["_line"],
+                             key="value")
+        series = out.setdefault(metric, {})
         if row["year"] in series:
-            raise InputError(path, f"a second {row['metric']} row for {row['year']}; keep one", line=row["_line"])
+            raise InputError(path, f"a second {metric} row for {row['year']}; keep one", line=row["_line"])
         series[row["year"]] = row["value"]
     for metric, series in out.items():
         gaps = sorted(set(range(min(series), max(series) + 1)) - set(series))
         if gaps:
             raise InputError(path, f"{metric} has no row for {gaps}; the years must follow on", key="year")
     return out
-
-
-def _targets(rows: list[dict], path: Path) -> list[dict]:
-    """targets.csv rows with `tolerance` (persons > 0) as a number and `chosen` yes or no."""
-    for row in rows:
-        try:
-            row["tolerance"] = float(row.get("tolerance") or "nan")
-        except ValueError:
-            row["tolerance"] = float("nan")
-        problem = (f"metric {row['metric']!r} is not one of {', '.join(TARGET_METRICS)}"
-                   if row["metric"] not in TARGET_METRICS else
-                   "tolerance is not a number > 0 (persons)" if not (np.isfinite(row["tolerance"])
-                                                                     and row["tolerance"] > 0) else
-                   f"chosen {row.get('chosen')!r} is not yes or no" if row.get("chosen") not in ("yes", "no") else None)
-        if problem:
-            raise InputError(path, problem, line=row["_line"])
-    return rows
 
 
 def _in_range(values: np.ndarray, low: float, high: float, path: Path, what: str) -> np.ndarray:
@@ -397,36 +722,3 @@ def _by_group(rows: list[dict], metric: str, path: Path) -> np.ndarray:
     return np.array([by_group[g] for g in OCCUPATIONS])
 
 
-def _population(bands: list[dict], by_sex: list[dict], params: dict, fdh: float, files: dict) -> np.ndarray:
-    """Mid-base-year population by sex and single year of age, excluding FDH (persons).
-
-    Both-sexes 10-year bands for 2015 and 2020 are mixed by `population_weight_2020`, split by
-    sex with the mid-2021 female share of the overlapping band, spread over single years, and
-    the FDH stock of the base year is taken out of women (`fdh_female_share`) and men aged
-    `fdh_age_range`, evenly.
-    """
-    weight = float(params["population_weight_2020"])
-    total = np.zeros(AGES)
-    for row in bands:
-        year_weight = {2015: 1.0 - weight, 2020: weight}.get(row["year"])
-        if year_weight is None:
-            raise InputError(files["population_bands"], f"year {row['year']} is not 2015 or 2020", line=row["_line"])
-        total += year_weight * _spread(*_ages(row, files["population_bands"]), row["value"])
-    female = np.zeros(AGES)
-    both = np.zeros(AGES)
-    for row in by_sex:
-        lo, hi = _ages(row, files["population_sex"])
-        band = np.zeros(AGES)
-        band[lo:hi + 1] = row["value"]
-        both += band
-        if _sex(row, files["population_sex"]) == 0:
-            female += band
-    share = np.divide(female, both, out=np.full(AGES, 0.5), where=both > 0)
-    pop = np.stack([total * share, total * (1.0 - share)])
-    lo, hi = (int(a) for a in params["fdh_age_range"])
-    fdh_share = float(params["fdh_female_share"])
-    pop[0, lo:hi + 1] -= fdh * fdh_share / (hi - lo + 1)
-    pop[1, lo:hi + 1] -= fdh * (1.0 - fdh_share) / (hi - lo + 1)
-    if (pop < 0).any():
-        raise InputError(files["flows"], "removing FDH leaves a negative population at some age", key="fdh_stock")
-    return pop

@@ -1,8 +1,11 @@
 """Scenario + calibrated inputs -> a batch parameter table: arrays over runs (and years).
 
 Every lever and uncertainty becomes an array with a leading run axis, so one engine pass
-advances a whole batch. `build` makes a batch of `runs` identical copies of one scenario;
-`stack` joins batches (same years, same calibration) run-wise, e.g. for sweeps.
+advances a whole batch. History is data: in the observed years (up to the calibration's last
+observed year) every lever and uncertainty array holds the observed or historical value from
+the inputs, whatever the scenario says, so no scenario, `--set` or draw can move an
+observed-year output. `build` makes a batch of `runs` identical copies of one scenario;
+`stack`, `take` and `repeat` join, cut and copy batches run-wise.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from sim import flows
 from sim.inputs import Inputs
 from sim.occupation import OCCUPATIONS
 from sim.scenario import Scenario
@@ -29,62 +31,66 @@ class Params:
     years: np.ndarray                 # (Y,) calendar years
     talent_arrivals: np.ndarray       # (R, Y) persons/year
     extension_rate: np.ndarray        # (R, Y) share of expiring visas extended
-    first_visa_years: np.ndarray      # (R,) years
-    renewal_visa_years: np.ndarray    # (R,) years
+    first_visa_years: np.ndarray      # (R,) years, projection (history: the calibration's)
+    renewal_visa_years: np.ndarray    # (R,) years, projection
     retraining_places: np.ndarray     # (R, Y) places/year
+    placement_tied_share: np.ndarray  # (R, Y) share of places in placement-tied courses
     completion_rate: np.ndarray       # (R, Y)
-    placement_rate: np.ndarray        # (R, Y)
+    placement_rate: np.ndarray        # (R, Y) of placement-tied completers
     activation_share: np.ndarray      # (R, Y)
+    moves_from: np.ndarray            # (R, Y, G) 1 for groups trainees in work may move out of, else 0
     imported_arrivals: np.ndarray     # (R, Y, G) persons/year
-    contract_years: np.ndarray        # (R,) years
+    contract_years: np.ndarray        # (R,) years, projection (history: the calibration's)
     female_shift: np.ndarray          # (R, Y) participation points as a fraction (0.01 = 1 pp)
     older_shift: np.ndarray           # (R, Y) fraction
     resident_net_migration: np.ndarray  # (R, Y) persons/year
     owp_arrivals: np.ndarray          # (R, Y) persons/year
-    births: np.ndarray                # (R, Y) persons/year
-    gdp_growth: np.ndarray            # (R,) fraction a year
-    participation_trend: np.ndarray   # (R,) participation trend after the last observed year, points a year
-    mortality_scale: np.ndarray       # (R,) multiplier of death probabilities
+    gdp_growth: np.ndarray            # (R, Y) real GDP growth of the period, fraction
+    tfr: np.ndarray                   # (R, Y) total fertility rate, births per woman (projection years)
+    participation_trend: np.ndarray   # (R,) extra trend after the last observed year, points a year
+    participation_projection: np.ndarray  # (R,) multiplier of the projected women's and older trends
+    mortality_scale: np.ndarray       # (R,) multiplier of death probabilities (projection years)
     participation_scale: np.ndarray   # (R,) calibrated multiplier of the base participation profile
+    participation_female: np.ndarray  # (R,) calibrated multiplier of women's rates
+    participation_older: np.ndarray   # (R,) calibrated multiplier of the rates at ages 60+
     participation_trend_pp: np.ndarray  # (R,) calibrated trend to the break year, points a year, ages 15-64
     participation_trend_late_pp: np.ndarray  # (R,) calibrated trend after the break year, points a year
-    requirement_base: np.ndarray      # (R, G) persons required in the demand base year
-    productivity_growth: np.ndarray   # (R, G) fraction a year
+    resident_shares: np.ndarray       # (R, G) occupation shares of resident workers under 60
+    older_shares: np.ndarray          # (R, G) occupation shares of resident workers 60+
+    shortage_base: np.ndarray         # (R, G) persons short in the demand base year, by group
 
     @property
     def runs(self) -> int:
         return self.talent_arrivals.shape[0]
 
 
-def resident_migration_history(inputs: Inputs, years: np.ndarray, extension_rate: np.ndarray,
-                               expiring: np.ndarray) -> np.ndarray:
-    """Net migration of residents by run and period, derived from observed flows (R, Y), persons/year.
+HISTORY_MOVES = np.array([float(g != "managers_professionals") for g in OCCUPATIONS])
+"""Groups that retrained workers moved out of in the observed years: all but managers and
+professionals (ERB courses are for workers with sub-degree education or below, hk-statistics.md §6)."""
 
-    resident = net "other" movement (all but one-way permits) - change in the FDH stock
-               - net talent movement (observed arrivals - departures),
-    where departures follow from the observed arrivals under the run's extension rate (R, Y)
-    and visa lengths (`expiring`, see flows.visa_expiring). NaN where a year has no observation.
-    """
-    h = inputs.history
-    other, fdh, talent = h["net_other_movement"], h["fdh_stock"], h["talent_arrivals_observed"]
-    arrivals = _observed_or(talent, years, 0.0)
-    stock = flows.talent_steady_state(np.full(expiring.shape[0], arrivals[0]), extension_rate[:, 0], expiring)
-    out = np.full(extension_rate.shape, np.nan)
-    for i, year in enumerate(years[1:].tolist(), start=1):
-        step = flows.talent_step(stock, np.full(stock.shape[0], arrivals[i]), extension_rate[:, i], expiring)
-        stock = step["stock"]
-        if year in other and year in fdh and year - 1 in fdh and year in talent:
-            net_talent = arrivals[i] - step["departures"].sum(axis=1)
-            out[:, i] = other[year] - (fdh[year] - fdh[year - 1]) - net_talent
+
+def observed_mask(inputs: Inputs, years: np.ndarray) -> np.ndarray:
+    """(Y,) True for the observed years (up to the calibration's last observed year)."""
+    return years <= inputs.last_observed
+
+
+def with_history(values: np.ndarray, history: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """(R, Y[, G]) scenario values with the observed years replaced by `history` (Y_obs[, G])."""
+    out = values.copy()
+    out[:, observed] = history[None]
     return out
 
 
-def _observed_or(history: dict[int, float], years: np.ndarray, projection: float) -> np.ndarray:
-    """Observed value for years that have one; `projection` after the last observed year;
-    the first observed value before it (only the start year, whose flows are not simulated)."""
-    last = max(history)
-    values = [history.get(int(y), projection if y > last else history[min(history)]) for y in years]
-    return np.array(values, dtype=float)
+def _history_on(inputs: Inputs, years: np.ndarray, series: np.ndarray) -> np.ndarray:
+    """An observed series (H[, G]) indexed base..last observed, cut to the observed part of `years`."""
+    return series[: int(observed_mask(inputs, years).sum())]
+
+
+def tfr_path(inputs: Inputs, years: np.ndarray) -> np.ndarray:
+    """(Y,) TFR: linear between the dated points of the calibration (births per woman)."""
+    from sim.history import linear_path
+
+    return linear_path(inputs.tfr, years) * float(inputs.param("fertility_level"))
 
 
 def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
@@ -93,71 +99,78 @@ def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
         raise ValueError(f"start year {scenario.years.start} differs from the calibration's base year "
                          f"{inputs.base_year}; the model starts from the calibration's initial stocks")
     years = np.arange(scenario.years.start, scenario.years.end + 1)
+    observed = observed_mask(inputs, years)
+    h, p = inputs.history, inputs.param
     lev, unc = scenario.levers, scenario.uncertainties
 
-    def per_year(schedule) -> np.ndarray:
-        return np.broadcast_to(expand(schedule, years), (runs, years.size)).copy()
+    def per_year(schedule, past) -> np.ndarray:
+        values = np.broadcast_to(expand(schedule, years), (runs, years.size))
+        before = _history_on(inputs, years, past) if np.ndim(past) else float(past)
+        return with_history(values, np.broadcast_to(before, (int(observed.sum()),)), observed)
 
     def per_run(value: float) -> np.ndarray:
         return np.full(runs, float(value))
 
-    extension_rate = per_year(lev.talent.extension_rate)
-    first_visa = per_run(lev.talent.first_visa_years).astype(np.int64)
-    renewal = per_run(lev.talent.renewal_visa_years).astype(np.int64)
-    observed = resident_migration_history(inputs, years, extension_rate, flows.visa_expiring(first_visa, renewal))
-    last_observed = max(inputs.history["net_other_movement"])
-    migration = np.where(years[None, :] > last_observed, unc.resident_net_migration.value, observed)
-    gaps = [int(y) for y in years[1:][np.isnan(migration[0, 1:])]]
-    if gaps:
-        raise ValueError(f"observed flows missing for {gaps}: net_other_movement, fdh_stock (and the year "
-                         f"before) and talent_arrivals_observed are needed for every year up to {last_observed}")
-    owp = _observed_or(inputs.history["owp_arrivals"], years, inputs.param("owp_projection"))
-    births = _observed_or(inputs.history["births"], years, inputs.param("births_projection"))
     workers = lev.importation.workers
     imported = np.stack([expand(getattr(workers, g), years) for g in OCCUPATIONS], axis=-1)
+    imported = with_history(np.broadcast_to(imported, (runs, *imported.shape)), _history_on(inputs, years,
+                                                                                          h.imported_arrivals), observed)
+    gdp = np.array([p("gdp_growth_observed").get(int(y), np.nan) for y in years[observed]])
+    tied = lev.retraining.placement_tied_share
     return Params(
         years=years,
-        talent_arrivals=per_year(lev.talent.arrivals),
-        extension_rate=extension_rate,
-        first_visa_years=first_visa,
-        renewal_visa_years=renewal,
-        retraining_places=per_year(lev.retraining.places),
-        completion_rate=per_year(lev.retraining.completion_rate),
-        placement_rate=per_year(lev.retraining.placement_rate),
-        activation_share=per_year(lev.retraining.activation_share),
-        imported_arrivals=np.broadcast_to(imported, (runs, *imported.shape)).copy(),
+        talent_arrivals=per_year(lev.talent.arrivals, h.talent_arrivals),
+        extension_rate=per_year(lev.talent.extension_rate, p("history_extension_rate")),
+        first_visa_years=per_run(lev.talent.first_visa_years).astype(np.int64),
+        renewal_visa_years=per_run(lev.talent.renewal_visa_years).astype(np.int64),
+        retraining_places=per_year(lev.retraining.places, h.retraining_places),
+        placement_tied_share=per_year(p("placement_tied_share") if tied is None else tied, p("placement_tied_share")),
+        completion_rate=per_year(lev.retraining.completion_rate, p("history_completion_rate")),
+        placement_rate=per_year(lev.retraining.placement_rate, p("history_placement_rate")),
+        activation_share=per_year(lev.retraining.activation_share, p("history_activation_share")),
+        moves_from=with_history(np.broadcast_to([float(g in lev.retraining.moves_from) for g in OCCUPATIONS],
+                                                (runs, years.size, len(OCCUPATIONS))), HISTORY_MOVES, observed),
+        imported_arrivals=imported,
         contract_years=per_run(lev.importation.contract_years).astype(np.int64),
-        female_shift=per_year(lev.participation.female_shift) / 100.0,
-        older_shift=per_year(lev.participation.older_shift) / 100.0,
-        resident_net_migration=migration,
-        owp_arrivals=np.broadcast_to(owp, (runs, years.size)).copy(),
-        births=np.broadcast_to(births, (runs, years.size)).copy(),
-        gdp_growth=per_run(unc.gdp_growth.value),
-        participation_trend=per_run(unc.participation_trend.value),
-        mortality_scale=per_run(unc.mortality_scale.value),
-        participation_scale=per_run(inputs.param("participation_scale")),
-        participation_trend_pp=per_run(inputs.param("participation_trend")),
-        participation_trend_late_pp=per_run(inputs.param("participation_trend_covid")),
-        requirement_base=np.tile(inputs.param("requirement_base"), (runs, 1)),
-        productivity_growth=np.tile(inputs.param("productivity_growth"), (runs, 1)),
+        female_shift=per_year(lev.participation.female_shift, 0.0) / 100.0,
+        older_shift=per_year(lev.participation.older_shift, 0.0) / 100.0,
+        resident_net_migration=per_year(unc.resident_net_migration.value, h.resident_migration),
+        owp_arrivals=per_year(unc.one_way_permits.value, h.owp),
+        gdp_growth=with_history(np.broadcast_to(expand(unc.gdp_growth.value, years), (runs, years.size)), gdp,
+                                observed),
+        tfr=np.broadcast_to(tfr_path(inputs, years) * np.where(observed, 1.0, _central(unc.fertility)),
+                            (runs, years.size)).copy(),
+        participation_trend=per_run(_central(unc.participation_trend)),
+        participation_projection=per_run(_central(unc.participation_projection)),
+        mortality_scale=per_run(_central(unc.mortality_scale)),
+        participation_scale=per_run(p("participation_scale")),
+        participation_female=per_run(p("participation_female")),
+        participation_older=per_run(p("participation_older")),
+        participation_trend_pp=per_run(p("participation_trend")),
+        participation_trend_late_pp=per_run(p("participation_trend_covid")),
+        resident_shares=np.tile(inputs.shares["resident"], (runs, 1)),
+        older_shares=np.tile(inputs.shares["resident_60plus"], (runs, 1)),
+        shortage_base=np.tile(inputs.shortage_base, (runs, 1)),
     )
 
 
-CALIBRATED_FIELDS = {"participation_scale": "participation_scale", "participation_trend": "participation_trend_pp",
+def _central(u) -> float:
+    """The central value of an uncertainty that takes a single number."""
+    if isinstance(u.value, dict):
+        raise ValueError("this uncertainty takes a single central value, not {year: value}")
+    return float(u.value)
+
+
+CALIBRATED_FIELDS = {"participation_scale": "participation_scale", "participation_female": "participation_female",
+                     "participation_older": "participation_older", "participation_trend": "participation_trend_pp",
                      "participation_trend_covid": "participation_trend_late_pp"}
-"""Fitted parameter name (as in calibration/hk.yaml) -> Params field; productivity_growth.<group>
-names map to a column of `productivity_growth`."""
+"""Fitted parameter name (as in calibration/hk.yaml) -> Params field."""
 
 
 def with_fitted(params: Params, values: dict[str, np.ndarray]) -> Params:
     """`params` with calibrated parameters replaced by per-run values (R,), keyed by their fitted
-    names (participation_scale, participation_trend, participation_trend_covid,
-    productivity_growth.<group>); names not given keep their values."""
-    productivity = params.productivity_growth.copy()
-    for g, group in enumerate(OCCUPATIONS):
-        productivity[:, g] = values.get(f"productivity_growth.{group}", productivity[:, g])
-    fields_ = {field: values[name] for name, field in CALIBRATED_FIELDS.items() if name in values}
-    return replace(params, productivity_growth=productivity, **fields_)
+    names; names not given keep their values."""
+    return replace(params, **{field: values[name] for name, field in CALIBRATED_FIELDS.items() if name in values})
 
 
 def repeat(params: Params, n: int) -> Params:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from sim.occupation import LABELS, OCCUPATIONS
 from sim.results import Results
 
@@ -14,23 +12,25 @@ def _persons(value: float) -> str:
 
 def markdown(name: str, description: str, results: Results, kpis: list[dict], headline: dict,
              charts: list[str]) -> str:
-    """report.md text. `headline` holds now_year (the last observed year shown) and peak_year;
-    `charts` the chart files."""
+    """report.md text. `headline` holds now_year (the last observed year shown); `charts` the chart files."""
     years = results.years
-    lf = results.metrics["labour_force"][0]
-    shortage = results.metrics["shortage"][0]
+    m = results.metrics
+    lf, shortage = m["labour_force"][0], m["shortage"][0]
     at = {int(y): i for i, y in enumerate(years)}
-    now, peak, end = headline["now_year"], headline["peak_year"], int(years[-1])
+    now, end = headline["now_year"], int(years[-1])
+    shown = [y for y in (now, 2028, 2030, 2035, end) if y in at]
+    shown = sorted(set(shown))
     lines = [f"# Scenario `{name}`", "", description, "",
-             "All figures are persons (labour force excluding foreign domestic helpers) at mid-year; "
-             "flows are persons a year. Shortage = requirement - supply (negative = surplus).", "",
-             "## Headline", "",
-             "| measure | value |", "|---|---|",
-             f"| labour force {now} (last observed year) | {_persons(lf[at[now]])} |",
-             f"| labour force {end} | {_persons(lf[at[end]])} |",
-             f"| shortage {now} | {_persons(shortage[at[now]])} |",
-             f"| peak shortage | {_persons(shortage[at[peak]])} in {peak} |",
-             f"| shortage {end} | {_persons(shortage[at[end]])} |", ""]
+             "All figures are persons at mid-year (labour force and population excluding foreign domestic "
+             "helpers); flows are persons a year. Shortage = requirement - supply (negative = surplus); the "
+             "requirement starts in the MP2023 base year. Years up to the last observed year are history (data); "
+             "levers and uncertainties act after it.", "",
+             "## Key years", "",
+             "| year | labour force | requirement | shortage | population (excl. FDH) |", "|---|---|---|---|---|"]
+    lines += [f"| {y}{' (last observed)' if y == now else ''} | {_persons(lf[at[y]])} | "
+              f"{_persons(m['requirement'][0, at[y]])} | {_persons(shortage[at[y]])} | "
+              f"{_persons(m['population'][0, at[y]])} |" for y in shown]
+    lines.append("")
     if 2028 in at:
         lines += ["## Shortage by occupation group, 2028", "", "| group | shortage (persons) |", "|---|---|"]
         lines += [f"| {LABELS[g]} | {_persons(results.groups['shortage'][0, at[2028], k])} |"
@@ -42,7 +42,8 @@ def markdown(name: str, description: str, results: Results, kpis: list[dict], he
                   "|---|---|---|---|---|" + ("---|" if drawn else "")]
         lines += [f"| {r['kpi']} | {r['year']} | {_persons(r['value'])} | {r['target']} | "
                   f"{'yes' if r['met'] else 'no'} |" + (f" {r['probability']:.0%} |" if drawn else "") for r in kpis]
-        lines += ["", "Probability: share of the Monte Carlo draws meeting the target."] if drawn else []
+        lines += ["", "Value and met: the central run. Probability: share of the Monte Carlo draws meeting the "
+                  "target."] if drawn else []
         lines.append("")
     pngs = [c for c in charts if c.endswith(".png")]
     if pngs:
@@ -50,11 +51,7 @@ def markdown(name: str, description: str, results: Results, kpis: list[dict], he
         lines += [f"![{c[:-4].replace('_', ' ')}]({c})" + "\n" for c in pngs]
     lines += ["## Files", "",
               "`yearly.csv` (one row a year), `occupations.csv` (by group), `ledger.csv` (opening, flows, closing "
-              "for every stock and year), `kpis.csv` (targets), `bands.csv` (percentiles over the draws, with "
-              "--draws), `manifest.json` (inputs, hashes, units).", ""]
+              "for every stock and year), `kpis.csv` (targets), `bands.csv` (with --draws: the central run in "
+              "`central` beside the percentiles over the draws; the median `p50` is the middle draw, not the "
+              "central run), `manifest.json` (inputs, hashes, units).", ""]
     return "\n".join(lines)
-
-
-def peak_year(results: Results) -> int:
-    """Year of the largest shortage of the central run."""
-    return int(results.years[int(np.nanargmax(results.metrics["shortage"][0]))])

@@ -12,13 +12,19 @@ import numpy as np
 
 from sim.occupation import OCCUPATIONS
 
-STOCK_METRICS = ("labour_force", "resident_labour_force", "talent_labour_force", "imported_workers",
-                 "retraining_active", "population_15plus", "requirement", "shortage", "talent_stock",
-                 "participation_rate")
+STOCK_METRICS = ("labour_force", "labour_force_female", "labour_force_60plus", "resident_labour_force", "talent_labour_force", "imported_workers",
+                 "retraining_active", "population", "fdh", "population_15plus", "requirement", "shortage",
+                 "talent_stock", "participation_rate")
 FLOW_METRICS = ("talent_arrivals", "talent_extensions", "talent_departures", "naturalisations",
-                "retraining_placements")
+                "retraining_placements", "births", "deaths", "resident_net_migration", "births_at_tfr1")
 UNITS = {name: "persons" for name in STOCK_METRICS} | {name: "persons/year" for name in FLOW_METRICS}
-UNITS["participation_rate"] = "share of residents aged 15+ (excl. FDH)"
+UNITS["participation_rate"] = "share: labour force over the population aged 15+ (both excl. FDH)"
+UNITS["population"] = "persons: residents of all ages excl. FDH (talents and imported workers included)"
+UNITS["births_at_tfr1"] = "persons/year: births the year's women would have at a TFR of 1 (for the fertility fit)"
+UNITS["labour_force_60plus"] = "persons: residents aged 60+ in the labour force"
+UNITS["fdh"] = "persons: foreign domestic helpers (population + fdh is C&SD's population)"
+UNITS["requirement"] = "persons (from the demand base year on)"
+UNITS["shortage"] = "persons: requirement - supply (from the demand base year on; < 0 is a surplus)"
 GROUP_SERIES = ("supply", "requirement", "shortage", "openings")
 
 
@@ -31,6 +37,7 @@ class Results:
     metrics: dict[str, np.ndarray]
     groups: dict[str, np.ndarray]
     ledger: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    population_by_age: np.ndarray | None = None  # (R, Y, 2, A) residents, talents, imported workers; on request
 
     @classmethod
     def empty(cls, years: np.ndarray, runs: int) -> "Results":

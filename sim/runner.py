@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim import __version__, export, kpi, report
+from sim import __version__, export, kpi, report, uncertainty
 from sim.engine import simulate
 from sim.errors import InputError
 from sim.inputs import Inputs, file_hash
@@ -32,8 +32,8 @@ class Summary:
     labour_force_now: float
     end_year: int
     labour_force_end: float
-    peak_shortage: float
-    peak_year: int
+    shortage_2028: float | None  # persons; None when 2028 is outside the run
+    shortage_end: float
     files: tuple[str, ...]
 
 
@@ -46,13 +46,12 @@ def prepare(loaded: Loaded) -> Inputs:
         raise InputError(file, f"{start} differs from the calibration's base year {inputs.base_year}; "
                          f"the model starts from the calibration's initial stocks", line=line, key="years.start")
     years = range(start, loaded.scenario.years.end + 1)
-    for name in ("participation_trend_break", "participation_trend_end"):
-        if not inputs.base_year <= inputs.param(name) <= 2100:
-            raise InputError(loaded.calibration_path, f"{inputs.param(name):g} is before the base year "
-                             f"{inputs.base_year}", key=f"parameters.{name}.value")
-    if inputs.param("participation_trend_break") > inputs.param("participation_trend_end"):
-        raise InputError(loaded.calibration_path, "the break year is after the end year of the trend",
-                         key="parameters.participation_trend_break.value")
+    if loaded.last_observed is not None and loaded.last_observed != inputs.last_observed:
+        raise InputError(loaded.calibration_path, f"last observed year {inputs.last_observed} differs from the "
+                         f"{loaded.last_observed} the scenario was read with", key="last_observed_year")
+    if not inputs.base_year <= inputs.param("participation_trend_break") <= inputs.last_observed:
+        raise InputError(loaded.calibration_path, f"{inputs.param('participation_trend_break'):g} is not an observed "
+                         f"year {inputs.base_year}-{inputs.last_observed}", key="parameters.participation_trend_break.value")
     if inputs.demand_base_year not in years:
         raise InputError(loaded.calibration_path, f"{inputs.demand_base_year} is outside the scenario's years "
                          f"{start}-{years.stop - 1}", key="demand_base_year")
@@ -77,18 +76,17 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
     rows = kpi.evaluate(scenario.targets, results)
     spread = None
     if draws > 0:
-        from sim import uncertainty
 
         spread, share = uncertainty.run(central, scenario, inputs, draws, seed)
         rows = [{**r, "probability": share[(r["kpi"], r["year"])]} for r in rows]
-    now_year = min(int(inputs.param("participation_trend_end")), int(results.years[-1]))
-    headline = {"now_year": now_year, "peak_year": report.peak_year(results)}
+    now_year = min(inputs.last_observed, int(results.years[-1]))
+    headline = {"now_year": now_year}
     out = Path(out) if out is not None else Path("outputs") / scenario.name
     with export.staged(out, marker="manifest.json") as folder:
         files = {"yearly.csv": export.yearly_csv(results), "occupations.csv": export.occupations_csv(results),
                  "ledger.csv": export.ledger_csv(results), "kpis.csv": export.kpis_csv(rows)}
         if spread is not None:
-            files["bands.csv"] = export.bands_csv(spread)
+            files["bands.csv"] = export.bands_csv(spread, {k: v[0] for k, v in uncertainty.band_series(results).items()})
         for name, text in files.items():
             export.write_text(folder, name, text)
         drawn = _charts(results, inputs, folder, scenario.name, spread) if charts else []
@@ -110,7 +108,8 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
     at = {int(y): i for i, y in enumerate(results.years)}
     return Summary(name=scenario.name, out=out, now_year=now_year, labour_force_now=float(lf[at[now_year]]),
                    end_year=int(results.years[-1]), labour_force_end=float(lf[-1]),
-                   peak_shortage=results.value("shortage", headline["peak_year"]), peak_year=headline["peak_year"],
+                   shortage_2028=results.value("shortage", 2028) if 2028 in at else None,
+                   shortage_end=float(results.metrics["shortage"][0, -1]),
                    files=tuple(names))
 
 
@@ -136,7 +135,7 @@ def _charts(results: Results, inputs: Inputs, folder: Path, name: str, spread: l
     ranges = {r["metric"].removeprefix("shortage_"): (r["value"] - r["tolerance"], r["value"] + r["tolerance"],
                                                       r["year"])
               for r in inputs.targets if r["metric"].startswith("shortage_")}
-    last = int(inputs.param("participation_trend_end"))
+    last = inputs.last_observed
     try:
         return (charts.labour_force(results, observed, last, folder, f"{name}: local labour force")
                 + charts.shortage_by_occupation(results, ranges, folder, f"{name}: shortage by occupation group")

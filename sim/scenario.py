@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, V
 
 from sim import yamldoc
 from sim.errors import InputError
+from sim.occupation import OCCUPATIONS
 from sim.schedule import first_year
 
 METRICS = ("labour_force", "requirement", "shortage", "talent_arrivals", "talent_extensions",
@@ -103,6 +104,11 @@ class Retraining(Strict):
     completion_rate: Rate = Field(0.9, description="share of places completed")
     placement_rate: Rate = Field(0.7, description="share of completers placed in a job")
     activation_share: Rate = Field(0.3, description="share of placed trainees who were outside the labour force")
+    placement_tied_share: Rate | None = Field(None, description="share of places in placement-tied courses, the only "
+                                                                "ones that place trainees [default: the calibration's]")
+    moves_from: tuple[Literal[OCCUPATIONS], ...] = Field(  # type: ignore[valid-type]
+        tuple(g for g in OCCUPATIONS if g != "managers_professionals"), min_length=1,
+        description="occupation groups that placed trainees already in work move out of")
 
 
 class Workers(Strict):
@@ -137,52 +143,122 @@ class Levers(Strict):
 
 
 class Uncertainty(Strict):
-    """An input outside the planner's control: central value and a distribution for Monte Carlo."""
+    """An input outside the planner's control: a central value (a number, or {year: value} from
+    that year on) and a distribution for Monte Carlo draws.
 
-    value: float
+    A draw adds e_t to the central path: e_t = rho x e_(t-1) + sd x sqrt(1 - rho^2) x z_t with
+    e_first ~ N(0, sd) (normal), so `persistence` rho = 1 is one shift held for every year and
+    rho = 0 is independent yearly noise; uniform draws one value in [low, high] for all years.
+    """
+
+    value: Any
     dist: Literal["fixed", "normal", "uniform"] = "fixed"
     sd: float = Field(0.0, ge=0)
     low: float | None = None
     high: float | None = None
+    persistence: float = Field(1.0, ge=0, le=1, description="year-to-year correlation of a normal draw's deviations")
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value(cls, value: Any) -> Any:
+        return _schedule_checker(-math.inf, None, "a number, or {year: number}")(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Uncertainty":
         if self.dist == "uniform":
+            if isinstance(self.value, Mapping):
+                raise ValueError("a uniform uncertainty needs a single central value, not {year: value}")
             low = self.value if self.low is None else self.low
             high = self.value if self.high is None else self.high
             if not low <= self.value <= high:
                 raise ValueError(f"uniform needs low <= value <= high; got low {low}, value {self.value}, high {high}")
         return self
 
+    def values(self) -> list[float]:
+        """The central value(s) and bounds given (for range checks)."""
+        central = list(self.value.values()) if isinstance(self.value, Mapping) else [self.value]
+        return central + [v for v in (self.low, self.high) if v is not None]
+
+
+def _bounded(lo: float, hi: float, what: str, max_sd: float | None = None):
+    """A validator: every central value and bound of an uncertainty in [lo, hi]; sd <= max_sd."""
+
+    def check(u: Uncertainty) -> Uncertainty:
+        for key in ("value", "low", "high"):
+            v = getattr(u, key)
+            items = v.items() if isinstance(v, Mapping) else [(None, v)]
+            for year, x in items:
+                if x is not None and not lo <= x <= hi:
+                    raise LocatedValueError(f"{x} is outside [{lo:g}, {hi:g}]; expected {what}", key, year)
+        if max_sd is not None and u.sd > max_sd:
+            raise LocatedValueError(f"{u.sd} is above {max_sd:g}; expected the spread of {what}", "sd")
+        return u
+
+    return check
+
 
 class Uncertainties(Strict):
-    """Central values and distributions of what the planner does not control."""
+    """Central values and distributions of what the planner does not control. Each applies from
+    the first projection year; the observed years are data."""
 
-    gdp_growth: Uncertainty = Field(description="real GDP growth a year (fraction), MP2023: 0.032")
+    gdp_growth: Uncertainty = Field(description="real GDP growth a year (fraction); a path {year: growth} with "
+                                                "yearly deviations of `sd` and `persistence`")
     resident_net_migration: Uncertainty = Field(
-        description="net migration of residents a year after the observed history (persons/year)")
+        description="net migration of residents a year (persons/year), excluding one-way permits, talents, "
+                    "imported workers and FDH")
+    one_way_permits: Uncertainty = Field(Uncertainty(value=40000.0), description="one-way-permit arrivals (persons/year)")
     participation_trend: Uncertainty = Field(
-        Uncertainty(value=0.0), description="participation trend after the last observed year, ages 15-64 "
-                                            "(percentage points a year)")
-    mortality_scale: Uncertainty = Uncertainty(value=1.0)
+        Uncertainty(value=0.0), description="extra participation trend at ages 15-64 (percentage points a year)")
+    participation_projection: Uncertainty = Field(
+        Uncertainty(value=1.0), description="multiplier of the projected women's and older people's participation "
+                                            "trends (1 = as calibrated, 0 = rates held at the last observed year)")
+    mortality_scale: Uncertainty = Field(Uncertainty(value=1.0), description="multiplier of death probabilities")
+    fertility: Uncertainty = Field(Uncertainty(value=1.0), description="multiplier of the TFR path")
+    talent_arrivals: Uncertainty = Field(
+        Uncertainty(value=1.0), description="multiplier of the talent arrivals lever (forecast error)")
+    extension_rate: Uncertainty = Field(
+        Uncertainty(value=0.0), description="shift added to the extension-rate lever (share, result clipped to [0, 1])")
+    occupation_shares: Uncertainty = Field(
+        Uncertainty(value=0.0), description="relative error of each group's share of the labour force (sd, "
+                                            "lognormal, renormalised)")
+    shortage_split: Uncertainty = Field(
+        Uncertainty(value=0.0), description="relative error of each group's part of the observed 2023 shortage "
+                                            "(sd, lognormal, renormalised to the total)")
 
     @field_validator("gdp_growth")
     @classmethod
-    def _growth(cls, u: Uncertainty) -> Uncertainty:
-        for key in ("value", "low", "high"):
-            v = getattr(u, key)
-            if v is not None and not -0.5 < v < 0.5:
-                raise LocatedValueError(f"{v} is outside (-0.5, 0.5); expected a fraction a year, e.g. 0.032", key)
-        if u.sd > 0.1:
-            raise LocatedValueError(f"{u.sd} is above 0.1; expected the uncertainty of a growth rate, e.g. 0.01", "sd")
-        return u
+    def _range_0(cls, u: Uncertainty) -> Uncertainty:
+        return _bounded(-0.5, 0.5, "a growth rate a year, e.g. 0.032", 0.1)(u)
 
-    @field_validator("mortality_scale")
+    @field_validator("resident_net_migration")
     @classmethod
-    def _scale(cls, u: Uncertainty) -> Uncertainty:
-        if u.value < 0:
-            raise LocatedValueError(f"{u.value} is below 0; expected a multiplier >= 0", "value")
-        return u
+    def _range_1(cls, u: Uncertainty) -> Uncertainty:
+        return _bounded(-1e6, 1e6, "persons a year within +/-1,000,000", 1e6)(u)
+
+    @field_validator("one_way_permits")
+    @classmethod
+    def _range_2(cls, u: Uncertainty) -> Uncertainty:
+        return _bounded(0, 2e5, "persons a year in [0, 200,000]", 1e5)(u)
+
+    @field_validator("participation_trend")
+    @classmethod
+    def _range_3(cls, u: Uncertainty) -> Uncertainty:
+        return _bounded(-5, 5, "percentage points a year in [-5, 5]", 5)(u)
+
+    @field_validator("participation_projection", "mortality_scale", "fertility", "talent_arrivals")
+    @classmethod
+    def _range_4(cls, u: Uncertainty) -> Uncertainty:
+        return _bounded(0, 10, "a multiplier in [0, 10]", 5)(u)
+
+    @field_validator("extension_rate")
+    @classmethod
+    def _range_5(cls, u: Uncertainty) -> Uncertainty:
+        return _bounded(-1, 1, "a shift of a share in [-1, 1]", 1)(u)
+
+    @field_validator("occupation_shares", "shortage_split")
+    @classmethod
+    def _range_6(cls, u: Uncertainty) -> Uncertainty:
+        return _bounded(-2, 2, "a relative (log) error in [-2, 2]", 2)(u)
 
 
 class Target(Strict):
@@ -229,25 +305,35 @@ class Loaded(BaseModel):
     calibration_path: Path
     files: tuple[Path, ...]  # every file read: the scenario, what it extends, the calibration
     origins: dict  # key path -> (file, line) of where each value was given
+    last_observed: int | None = None  # the calibration's last observed year (levers act after it)
 
     def where(self, *key) -> tuple[str, int | None]:
         """The file and line that gave the value at key path `key`."""
         return _origin(tuple(key), self.origins, self.path)
 
 
-def load(path: str | Path, overrides: tuple[str, ...] = (), check_calibration: bool = True) -> Loaded:
+def load(path: str | Path, overrides: tuple[str, ...] = (), check_calibration: bool = True,
+         last_observed: int | None = None) -> Loaded:
     """Read, overlay, override and validate a scenario file; raise InputError on any problem.
 
+    Levers and uncertainties apply from the first projection year, the year after the last
+    observed year that the calibration file states (or `last_observed`, if given): a single
+    value holds from then on, and a dated value for an observed year is refused.
     `check_calibration=False` skips the check that the calibration file exists (for
     `simulate calibrate`, which may be about to write it)."""
     path = Path(path)
     data, origins, files = _resolve(path, ())
     for item in overrides:
         _apply_override(data, origins, item)
+    if last_observed is None:
+        last_observed = _last_observed(data, origins, path)
     years = data.get("years")
-    data = _date_from_start(data, years.get("start") if isinstance(years, dict) else None)
+    start = years.get("start") if isinstance(years, dict) else None
+    first = last_observed + 1 if last_observed is not None else start
+    data = _date_from_start(data, first)
     scenario = _validate(data, origins, path)
-    _check_schedules(scenario, origins, path)
+    if last_observed is not None:  # else the calibration file is missing: said below, where it matters
+        _check_schedules(scenario, origins, path, first, last_observed)
     calib_file, calib_line = origins.get(("calibration",), (path, None))
     try:
         calibration_path = (Path(calib_file).parent / scenario.calibration).resolve() if calib_file != "--set" \
@@ -259,7 +345,25 @@ def load(path: str | Path, overrides: tuple[str, ...] = (), check_calibration: b
         raise InputError(calib_file, f"calibration file {scenario.calibration!r} not found "
                          f"(looked for {calibration_path})", line=calib_line, key="calibration")
     return Loaded(scenario=scenario, path=path, calibration_path=calibration_path,
-                  files=tuple(files) + (calibration_path,), origins=origins)
+                  files=tuple(files) + (calibration_path,), origins=origins, last_observed=last_observed)
+
+
+def _last_observed(data: dict, origins: dict, path: Path) -> int | None:
+    """The last observed year of the calibration file the scenario names, if it can be read
+    (None when it does not exist yet: `load` reports that where it matters)."""
+    from sim.inputs import last_observed_year
+
+    name = data.get("calibration")
+    if not isinstance(name, str):
+        return None
+    calib_file, _ = origins.get(("calibration",), (path, None))
+    try:
+        calibration_path = (Path(calib_file).parent / name) if calib_file != "--set" else Path(name)
+        if not calibration_path.is_file():
+            return None
+    except (ValueError, OSError):
+        return None
+    return last_observed_year(calibration_path)
 
 
 def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict, list[Path]]:
@@ -292,9 +396,9 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict, list[Path
     return merged, base_origins, base_files + files
 
 
-FROM_START = "from the start year"
-"""Placeholder key: a single value overlaid by dated values holds from the start year
-(filled in by _date_from_start once the start year is known)."""
+FROM_START = "from the first projection year"
+"""Placeholder key: a single value overlaid by dated values holds from the first projection year
+(filled in by _date_from_start once that year is known)."""
 
 
 def _merge(base: Any, over: Any) -> Any:
@@ -315,7 +419,7 @@ def _is_number(value: Any) -> bool:
 
 
 def _date_from_start(node: Any, start: Any) -> Any:
-    """Replace FROM_START keys by the start year (unless that year is dated already)."""
+    """Replace FROM_START keys by the year `start` (unless that year is dated already)."""
     if not isinstance(node, dict):
         return node
     out = {key: _date_from_start(value, start) for key, value in node.items()}
@@ -404,21 +508,36 @@ def _allowed_keys(loc: tuple) -> list[str]:
     return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
 
 
-def _check_schedules(scenario: Scenario, origins: dict, path: Path) -> None:
-    """Every dated lever must give a value for the start year, so no year is left undefined."""
-    start = scenario.years.start
+def _check_schedules(scenario: Scenario, origins: dict, path: Path, first: int, last: int) -> None:
+    """Every dated lever or uncertainty starts at the first projection year `first` and dates no
+    observed year (history is data: it comes from the calibration, up to `last`)."""
+
+    def check(value: Any, loc: tuple) -> None:
+        if not isinstance(value, dict) or first_year(value) is None:
+            return
+        early = [y for y in value if y < first]
+        if early:
+            file, line = _origin(loc + (early[0],), origins, path)
+            raise InputError(file, f"{early[0]} is an observed year: the calibration's history runs to {last} and "
+                             f"comes from its data; levers and uncertainties apply from {first}", line=line,
+                             key=yamldoc.dotted(loc + (early[0],)))
+        if first_year(value) > first:
+            file, line = _origin(loc, origins, path)
+            raise InputError(file, f"first dated value is for {first_year(value)}, after the first projection year "
+                             f"{first}; add a value for {first}", line=line, key=yamldoc.dotted(loc))
 
     def walk(model: BaseModel, loc: tuple) -> None:
         for name in type(model).model_fields:
             value = getattr(model, name)
-            if isinstance(value, BaseModel):
+            if isinstance(value, Uncertainty):
+                check(value.value, loc + (name, "value"))
+            elif isinstance(value, BaseModel):
                 walk(value, loc + (name,))
-            elif isinstance(value, dict) and first_year(value) is not None and first_year(value) > start:
-                file, line = _origin(loc + (name,), origins, path)
-                raise InputError(file, f"first dated value is for {first_year(value)}, after the start year "
-                                 f"{start}; add a value for {start}", line=line, key=yamldoc.dotted(loc + (name,)))
+            else:
+                check(value, loc + (name,))
 
     walk(scenario.levers, ("levers",))
+    walk(scenario.uncertainties, ("uncertainties",))
 
 
 def resolved(scenario: Scenario) -> dict:

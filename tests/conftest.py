@@ -35,8 +35,9 @@ if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
     atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
 
 # Params fields with a (R, Y) layout (imported_arrivals is (R, Y, G)); the rest are (R,).
-PER_YEAR = ("talent_arrivals", "extension_rate", "retraining_places", "completion_rate", "placement_rate",
-            "activation_share", "female_shift", "older_shift", "resident_net_migration", "owp_arrivals", "births")
+PER_YEAR = ("talent_arrivals", "extension_rate", "retraining_places", "placement_tied_share", "completion_rate",
+            "placement_rate", "activation_share", "female_shift", "older_shift", "resident_net_migration", "owp_arrivals",
+            "gdp_growth", "tfr")
 
 
 @pytest.fixture(scope="session")
@@ -64,16 +65,20 @@ def synthetic_inputs(base: Inputs, *, q: float | None = None, rate: float | None
     q: the same death probability at every age and sex; rate: the same participation rate at
     every age 15+ (participation_scale set to 1, trend to 0 unless given in `params`);
     population: (2, 101) replacement; children=False zeroes ages 0-14; `params`: overrides of
-    calibrated parameters (e.g. participation_trend=0.0).
+    calibrated parameters (e.g. participation_trend=0.0). q also sets the projection's death
+    probabilities (no improvement).
     """
     changes: dict = {}
     if q is not None:
-        changes["mortality"] = np.full((2, AGES), float(q))
+        changes["mortality"] = changes["projection_mortality"] = np.full((2, AGES), float(q))
+        params = {"mortality_improvement": 0.0, **params}
     if rate is not None:
         part = np.full((2, AGES), float(rate))
         part[:, :15] = 0.0
         changes["participation"] = part
-        params = {"participation_scale": 1.0, "participation_trend": 0.0, **params}
+        params = {"participation_scale": 1.0, "participation_female": 1.0, "participation_older": 1.0,
+                  "participation_trend": 0.0, "participation_trend_covid": 0.0, "participation_women_trend": 0.0,
+                  "participation_older_trend": 0.0, **params}
     pop = (base.population if population is None else np.asarray(population, dtype=float)).copy()
     if not children:
         pop[:, :15] = 0.0
@@ -83,22 +88,35 @@ def synthetic_inputs(base: Inputs, *, q: float | None = None, rate: float | None
 
 
 def quiet_params(params: Params) -> Params:
-    """`params` with every flow lever switched off: no births, migration, one-way permits,
-    talents, imported workers or retraining; no participation shifts and no trend in any period,
-    participation scale 1 (the base profile as it is); mortality scale 1; GDP growth unchanged."""
+    """`params` with every flow lever switched off in every year (observed years too: a test batch,
+    not a scenario): no births after the observed years, no migration, one-way permits, talents,
+    imported workers or retraining; no
+    participation shifts and no trend in any period, participation multipliers 1 (the base profile
+    as it is); mortality scale 1; GDP growth and TFR unchanged."""
     runs = params.runs
     zeros = np.zeros_like(params.talent_arrivals)
     return replace(params, talent_arrivals=zeros.copy(), retraining_places=zeros.copy(),
                    imported_arrivals=np.zeros_like(params.imported_arrivals), female_shift=zeros.copy(),
                    older_shift=zeros.copy(), resident_net_migration=zeros.copy(), owp_arrivals=zeros.copy(),
-                   births=zeros.copy(), participation_trend=np.zeros(runs), mortality_scale=np.ones(runs),
-                   participation_scale=np.ones(runs), participation_trend_pp=np.zeros(runs),
-                   participation_trend_late_pp=np.zeros(runs))
+                   participation_trend=np.zeros(runs), participation_projection=np.zeros(runs),
+                   mortality_scale=np.ones(runs), participation_scale=np.ones(runs),
+                   participation_female=np.ones(runs), participation_older=np.ones(runs),
+                   participation_trend_pp=np.zeros(runs), participation_trend_late_pp=np.zeros(runs),
+                   tfr=np.zeros_like(params.tfr))
+
+
+def quiet_inputs(base: Inputs) -> Inputs:
+    """Inputs whose observed history brings nothing: no talents, imported workers, retraining,
+    births or deaths in any observed year (for closed-form and zero-flow tests)."""
+    h = base.history
+    history = replace(h, births=np.zeros_like(h.births), deaths=np.zeros_like(h.deaths),
+                      talent_stock=np.zeros_like(h.talent_stock), imported_stock=np.zeros_like(h.imported_stock))
+    return replace(base, history=history)
 
 
 def first_years(params: Params, n: int) -> Params:
     """`params` cut to its first n years."""
-    cut = {f.name: getattr(params, f.name)[:, :n] for f in fields(Params) if f.name in PER_YEAR + ("imported_arrivals",)}
+    cut = {f.name: getattr(params, f.name)[:, :n] for f in fields(Params) if f.name in PER_YEAR + ("imported_arrivals", "moves_from")}
     return replace(params, years=params.years[:n], **cut)
 
 

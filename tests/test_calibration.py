@@ -16,8 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSUMPTIONS = ROOT / "calibration" / "assumptions.yaml"
 COMMITTED = ROOT / "calibration" / "hk.yaml"
 REPORT = ROOT / "calibration" / "report"
-RANGES = {"skilled_technical": (60_000, 65_000), "manual": (44_000, 49_000), "service": (43_000, 48_000),
-          "managers_professionals": (27_000, 32_000)}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +42,7 @@ def test_calibrate_reproduces_the_committed_file_exactly(calibrated):
 def test_committed_report_tables_are_the_computed_ones(calibrated):
     """The committed residual, parameter and back-test tables are what the fit computes now."""
     out, *_ = calibrated
-    for name in ("residuals.csv", "parameters.csv", "backtest.csv", "report.md"):
+    for name in ("residuals.csv", "parameters.csv", "backtest.csv", "births.csv", "official.csv", "report.md"):
         assert (out / "report" / name).read_text() == (REPORT / name).read_text(), name
 
 
@@ -58,13 +56,48 @@ def test_labour_force_history_within_one_percent(calibrated):
     assert abs(next(r for r in rows if r["year"] == 2024)["error_pct"]) < 0.5
 
 
-def test_2028_shortage_by_group_inside_published_ranges(calibrated):
-    """The fitted 2028 shortages by group lie inside the MP2023 ranges, the total within 5% of 180,000."""
-    _, result, *_ = calibrated
-    rows = {r["metric"]: r["model"] for r in diagnostics.residual_rows(result) if r["year"] == 2028}
-    for group, (lo, hi) in RANGES.items():
-        assert lo <= rows[f"shortage_{group}"] <= hi, group
-    assert rows["shortage"] == pytest.approx(180_000, rel=0.05)
+def test_every_target_is_observed_and_over_identified(calibrated):
+    """The fit uses only observed years (none after the last observed year), has more targets than
+    free parameters, and states its degrees of freedom in the written file."""
+    out, result, *_ = calibrated
+    last = result.problem.inputs.last_observed
+    assert all(t.year <= last for t in result.problem.targets)
+    assert {t.metric for t in result.problem.targets} == {"labour_force", "labour_force_female", "labour_force_60plus"}
+    dof = len(result.problem.targets) - int(result.fitted.sum())
+    assert dof >= 3
+    assert yaml.safe_load((out / "hk.yaml").read_text())["fit"]["degrees_of_freedom"] == dof
+
+
+def test_official_paths_beside_the_model(calibrated):
+    """report/official.csv puts the baseline beside every official path with its distance: the
+    observed years' population (to 0.5%), the 2021 census structure (3%), C&SD's 2046 baseline (2%),
+    MP2023's 2023 supply (1%) and requirement (1.5%) hold; the rows that do not are pinned as such."""
+    out, *_ = calibrated
+    rows = _rows(out / "report" / "official.csv")
+    for r in rows:
+        assert float(r["distance"]) == pytest.approx(float(r["model"]) - float(r["official"]), abs=0.11)
+    met = {(r["kind"], r["year"], r["metric"]): r["within"] == "true" for r in rows}
+    for (kind, year, metric), ok in met.items():
+        if kind == "census" or (kind == "C&SD mid-year estimate" and int(year) <= 2024):
+            assert ok, (kind, year, metric)
+    assert met[("C&SD projection", "2046", "population incl. FDH")]
+    assert met[("MP2023", "2023", "supply")] and met[("MP2023", "2023", "requirement")]
+    assert met[("MP2023", "2028", "requirement")]
+    assert sum(1 for k in met if k[0] == "census") == 18
+    # known misses, reported not hidden (see calibration/report/report.md): a change that closes one shows here
+    assert not met[("MP2023", "2028", "supply")] and not met[("MP2023", "2028", "shortage")]
+    assert not met[("C&SD mid-year estimate", "2025", "population incl. FDH")]
+
+
+def test_fertility_level_is_estimated_from_observed_births(calibrated):
+    """The TFR level is one parameter on the four years with a published TFR; its rows are in births.csv."""
+    out, *_ = calibrated
+    rows = _rows(out / "report" / "births.csv")
+    assert [int(r["year"]) for r in rows] == [2021, 2022, 2023, 2024]
+    level = yaml.safe_load((out / "hk.yaml").read_text())["parameters"]["fertility_level"]["value"]
+    model = np.array([float(r["model_births_at_tfr"]) for r in rows])
+    births = np.array([float(r["observed_births"]) for r in rows])
+    assert level == pytest.approx((births * model).sum() / (model * model).sum(), rel=1e-5)
 
 
 def test_standard_errors_from_the_jacobian(calibrated):
@@ -82,6 +115,7 @@ def test_backtest_is_fitted_on_early_data_only(calibrated):
     early = fit.run(fit.problem(ASSUMPTIONS, result.problem.scenario, upto=2019))
     assert {t.year for t in early.problem.targets} == {2017, 2018}
     assert list(np.array(early.problem.names)[early.fitted]) == ["participation_scale", "participation_trend"]
+    assert not early.fitted[list(early.problem.names).index("participation_trend_covid")]
     assert back == fit.backtest(early, result.problem.inputs.targets)
 
 
@@ -89,7 +123,7 @@ def test_backtest_errors_are_pinned(calibrated):
     """Back-test errors (fit to 2019, observed flows after): pinned so a change to them is seen."""
     _, _, back, _ = calibrated
     chosen = {r["year"]: round(r["error_pct"], 1) for r in back if r["chosen"] == "yes"}
-    assert chosen == {2022: 4.7, 2023: 4.7, 2024: 4.8}
+    assert chosen == {2022: 3.4, 2023: 3.0, 2024: 3.4}
     for r in back:
         assert r["error"] == pytest.approx(r["projected"] - r["observed"])
 
@@ -110,9 +144,10 @@ def test_cli_calibrate_writes_file_and_report(tmp_path):
     fitted_on = yaml.safe_load(COMMITTED.read_text())["fit"]["fitted_on"]
     result = CliRunner().invoke(main, ["calibrate", "--out", str(tmp_path / "hk.yaml"), "--date", fitted_on])
     assert result.exit_code == 0, result.output
-    assert "back-test (fit to 2019): 2022 +4.7%, 2023 +4.7%, 2024 +4.8%" in result.output
+    assert "back-test (fit to 2019): 2022 +3.4%, 2023 +3.0%, 2024 +3.4%" in result.output
     assert (tmp_path / "hk.yaml").read_bytes() == COMMITTED.read_bytes()
-    assert {"residuals.csv", "parameters.csv", "backtest.csv", "fit.png", "fit.svg", "report.md"} <= \
+    assert {"residuals.csv", "parameters.csv", "backtest.csv", "births.csv", "official.csv", "fit.png", "fit.svg",
+            "official.png", "official.svg", "report.md"} <= \
         {p.name for p in (tmp_path / "report").iterdir()}
 
 

@@ -110,7 +110,7 @@ def test_validate_baseline(tmp_path, monkeypatch):
     result = invoke("validate", BASELINE)
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
-    assert "valid (scenario baseline, 2017-2035, calibration hk.yaml)" in result.stdout
+    assert "valid (scenario baseline, 2017-2046, calibration hk.yaml)" in result.stdout
     assert list(tmp_path.iterdir()) == []
 
 
@@ -126,15 +126,14 @@ def test_validate_applies_set(tmp_path):
 # --- a valid run -----------------------------------------------------------------------------------
 
 def test_run_prints_summary(plain_run):
-    """run prints the labour force now and at the end, the peak shortage and its year, and where files went."""
+    """run prints the labour force now and at the end, the shortage in 2028 and at the end, and where files went."""
     result, out = plain_run
     assert result.stderr == ""
     _, yearly = read_csv(out / "yearly.csv")
     lf = {int(r["year"]): float(r["labour_force"]) for r in yearly}
-    shortage = {int(r["year"]): float(r["shortage"]) for r in yearly}
-    peak_year = max(shortage, key=shortage.get)
+    shortage = {int(r["year"]): float(r["shortage"]) for r in yearly if r["shortage"]}  # from the demand base year
     lines = result.stdout.splitlines()
-    assert len(lines) == 5, result.stdout
+    assert len(lines) == 6, result.stdout
     assert lines[0] == "scenario baseline: local labour force (excl. FDH, persons)"
 
     def persons(pattern: str, line: str) -> float:
@@ -144,9 +143,24 @@ def test_run_prints_summary(plain_run):
 
     # Printed whole persons from the unrounded values; the CSV holds one decimal: agree within 1.
     assert abs(persons(r"  2024 \(last observed\): ([\d,]+)", lines[1]) - lf[2024]) <= 1
-    assert abs(persons(r"  2035: ([\d,]+)", lines[2]) - lf[2035]) <= 1
-    assert abs(persons(rf"  peak shortage: ([\d,]+) persons in {peak_year}", lines[3]) - shortage[peak_year]) <= 1
-    assert lines[4] == f"  {len(NO_CHART_FILES)} files written to {out}/"
+    assert abs(persons(r"  2046: ([\d,]+)", lines[2]) - lf[2046]) <= 1
+    assert abs(persons(r"  shortage 2028: (-?[\d,]+) persons \(MP2023: about 180,000\)", lines[3])
+               - shortage[2028]) <= 1
+    assert abs(persons(r"  shortage 2046: (-?[\d,]+) persons", lines[4]) - shortage[2046]) <= 1
+    assert lines[5] == f"  {len(NO_CHART_FILES)} files written to {out}/"
+
+
+def test_run_summary_without_2028(tmp_path):
+    """A run that ends before 2028 prints no 2028 shortage line, only the end year's."""
+    out = tmp_path / "out"
+    result = invoke("run", BASELINE, "--out", out, "--no-charts", "--set", "years.end=2027")
+    assert result.exit_code == 0, result.output
+    _, yearly = read_csv(out / "yearly.csv")
+    shortage = {int(r["year"]): float(r["shortage"]) for r in yearly if r["shortage"]}
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5 and not any("2028" in line for line in lines[:4]), result.stdout
+    match = re.fullmatch(r"  shortage 2027: (-?[\d,]+) persons", lines[3])
+    assert match and abs(float(match.group(1).replace(",", "")) - shortage[2027]) <= 1, lines[3]
 
 
 def test_run_writes_the_files(plain_run):
@@ -174,7 +188,7 @@ def test_yearly_covers_every_year(plain_run):
     """yearly.csv has one row a year from the start to the end year; occupations.csv one per year and group."""
     _, out = plain_run
     _, yearly = read_csv(out / "yearly.csv")
-    assert [int(r["year"]) for r in yearly] == list(range(2017, 2036))
+    assert [int(r["year"]) for r in yearly] == list(range(2017, 2047))
     _, occ = read_csv(out / "occupations.csv")
     groups = sorted({r["occupation"] for r in occ})
     assert len(occ) == len(yearly) * len(groups)
@@ -307,14 +321,22 @@ BAD_INPUTS = {
                            "s.yaml:", "levers.talent.first_visa_yeras: unknown key; did you mean 'first_visa_years'?"),
     "wrong-type": ({"s.yaml": _edit("seed: 2024", "seed: soon")}, "s.yaml", [],
                    "s.yaml:", "seed: Input should be a valid integer"),
-    "negative-count": ({"s.yaml": _edit("places: {2017: 130000, 2025: 145000}", "places: -1")}, "s.yaml", [],
+    "negative-count": ({"s.yaml": _edit("places: 145000", "places: -1")}, "s.yaml", [],
                        "s.yaml:", "levers.retraining.places: -1 is below the minimum 0"),
-    "rate-above-1": ({"s.yaml": _edit("extension_rate: 0.51", "extension_rate: {2017: 0.5, 2026: 1.5}")},
+    "rate-above-1": ({"s.yaml": _edit("extension_rate: 0.51", "extension_rate: {2025: 0.5, 2026: 1.5}")},
                      "s.yaml", [], "s.yaml:", "levers.talent.extension_rate[2026]: 1.5 is above the maximum 1"),
-    "start-after-end": ({"s.yaml": _edit("start: 2017", "start: 2040")}, "s.yaml", [],
-                        "s.yaml:", "years: start year 2040 is not before end year 2035"),
-    "first-year-after-start": ({"s.yaml": _edit("places: {2017: 130000,", "places: {2019: 130000,")}, "s.yaml", [],
-                               "s.yaml:", "levers.retraining.places: first dated value is for 2019"),
+    "start-after-end": ({"s.yaml": _edit("start: 2017", "start: 2050")}, "s.yaml", [],
+                        "s.yaml:", "years: start year 2050 is not before end year 2046"),
+    "observed-year": ({"s.yaml": _edit("places: 145000", "places: {2020: 130000, 2025: 145000}")}, "s.yaml", [],
+                      "s.yaml:", "levers.retraining.places[2020]: 2020 is an observed year: the calibration's "
+                                 "history runs to 2024"),
+    "first-year-after-first-projection-year": (
+        {"s.yaml": _edit("places: 145000", "places: {2026: 145000}")}, "s.yaml", [], "s.yaml:",
+        "levers.retraining.places: first dated value is for 2026, after the first projection year 2025; "
+        "add a value for 2025"),
+    "set-observed-year": ({"s.yaml": _valid_text()}, "s.yaml", ["--set", "uncertainties.gdp_growth.value.2024=0.01"],
+                          "--set:", "uncertainties.gdp_growth.value[2024]: 2024 is an observed year: the "
+                                    "calibration's history runs to 2024"),
     "missing-calibration": ({"s.yaml": _edit(json.dumps(str(CALIBRATION)), "nowhere/hk.yaml")}, "s.yaml", [],
                             "s.yaml:", "calibration: calibration file 'nowhere/hk.yaml' not found"),
     "missing-extended": ({"s.yaml": "extends: gone.yaml\n"}, "s.yaml", [],

@@ -30,6 +30,14 @@ def test_deaths():
     eq(flows.deaths(pop, q, np.array([0.0, 0.0])), np.zeros_like(pop))
 
 
+def test_births():
+    """Births per run = TFR x sum over ages of fertility share x women."""
+    women = np.array([[100.0, 200.0, 400.0], [0.0, 0.0, 0.0], [100.0, 200.0, 400.0]])
+    fertility = np.array([0.25, 0.5, 0.25])
+    eq(flows.births(women, fertility, np.array([2.0, 1.5, 0.0])), [2.0 * 225.0, 0.0, 0.0])
+    eq(flows.births(women[:1], fertility, np.array([1.0])), [225.0])
+
+
 def test_distribute():
     """A yearly total per run is spread over sex and age as total x profile (negative totals too)."""
     profile = np.array([[0.25, 0.25], [0.5, 0.0]])
@@ -79,12 +87,19 @@ def _by_age(bands: list[tuple[int, int, float]]) -> np.ndarray:
     return out
 
 
+def _flat_level(scale, runs: int = 2) -> np.ndarray:
+    """A participation level (R, 2, A) of `scale` (number or (R,)) with no women's or older multiplier."""
+    ones = np.ones(runs)
+    return flows.participation_level(np.broadcast_to(np.asarray(scale, dtype=float), (runs,)), ones, ones, 101)
+
+
 def test_participation_rates_trend_shifts_clip():
-    """p = clip(scale*base + trend/100 [15-64] + female_shift [women 25-59] + older_shift [60-69], 0, 1); 0 below 15."""
+    """p = clip(level*base + trend/100 [15-64] + female_shift [women 25-59] + older_shift [60-69], 0, 1); 0 below 15."""
     base = np.full((2, 101), 0.5)                      # also nonzero below 15: must be zeroed
-    out = flows.participation_rates(base, 0.75, np.array([[12.5, -25.0], [25.0, -50.0]]),
+    zero = np.zeros(2)
+    out = flows.participation_rates(base, _flat_level(0.75), np.array([[12.5, -25.0], [25.0, -50.0]]), zero, zero,
                                     female_shift=np.array([0.25, 0.0]), older_shift=np.array([0.0, 0.75]))
-    # scale x base = 0.375; run 0 trend: women +0.125, men -0.25; run 1: women +0.25, men -0.5
+    # level x base = 0.375; run 0 trend: women +0.125, men -0.25; run 1: women +0.25, men -0.5
     expected = np.array([
         [_by_age([(0, 14, 0), (15, 24, 0.5), (25, 59, 0.75), (60, 64, 0.5), (65, 100, 0.375)]),
          _by_age([(0, 14, 0), (15, 64, 0.125), (65, 100, 0.375)])],
@@ -94,13 +109,41 @@ def test_participation_rates_trend_shifts_clip():
     eq(out, expected)
 
 
+def test_participation_rates_projected_trends_add_to_the_shifts():
+    """women_pp / 100 adds to female_shift at women 25-59, older_pp / 100 to older_shift at ages 60-69."""
+    base = np.full((2, 101), 0.5)
+    zero = np.zeros(2)
+    out = flows.participation_rates(base, _flat_level(0.5), 0.0, np.array([12.5, 0.0]), np.array([0.0, 25.0]),
+                                    female_shift=np.array([0.125, 0.0]), older_shift=np.array([0.0, 0.25]))
+    expected = np.array([
+        [_by_age([(0, 14, 0), (15, 24, 0.25), (25, 59, 0.5), (60, 100, 0.25)]),      # 0.25 + 0.125 + 0.125
+         _by_age([(0, 14, 0), (15, 100, 0.25)])],
+        [_by_age([(0, 14, 0), (15, 59, 0.25), (60, 69, 0.75), (70, 100, 0.25)]),     # 0.25 + 0.25 + 0.25
+         _by_age([(0, 14, 0), (15, 59, 0.25), (60, 69, 0.75), (70, 100, 0.25)])],
+    ])
+    eq(out, expected)
+    same = flows.participation_rates(base, _flat_level(0.5), 0.0, zero, zero, np.array([0.25, 0.0]),
+                                     np.array([0.0, 0.5]))
+    eq(flows.participation_rates(base, _flat_level(0.5), 0.0, np.array([25.0, 0.0]), np.array([0.0, 50.0]), zero,
+                                 zero), same)      # 25 points of trend = a shift of 0.25
+
+
 def test_participation_rates_per_run_scale():
-    """A per-run scale multiplies the base profile run by run; no trend adds nothing."""
+    """A per-run level multiplies the base profile run by run; no trend adds nothing."""
     base = np.tile(np.linspace(0.0, 1.0, 101), (2, 1))
-    out = flows.participation_rates(base, np.array([0.5, 0.25]), 0.0, np.zeros(2), np.zeros(2))
+    zero = np.zeros(2)
+    out = flows.participation_rates(base, _flat_level(np.array([0.5, 0.25])), 0.0, zero, zero, zero, zero)
     expected = np.stack([0.5 * base, 0.25 * base])
     expected[:, :, :15] = 0.0
     eq(out, expected)
+
+
+def test_participation_level():
+    """Level = scale x female [women] x older [ages 60+], per run."""
+    level = flows.participation_level(np.array([0.5, 2.0]), np.array([1.5, 1.0]), np.array([2.0, 0.25]), 101)
+    assert level.shape == (2, 2, 101)
+    eq(level[0], [_by_age([(0, 59, 0.75), (60, 100, 1.5)]), _by_age([(0, 59, 0.5), (60, 100, 1.0)])])
+    eq(level[1], [_by_age([(0, 59, 2.0), (60, 100, 0.5)]), _by_age([(0, 59, 2.0), (60, 100, 0.5)])])
 
 
 def test_trend_points_piecewise():
@@ -113,6 +156,17 @@ def test_trend_points_piecewise():
     eq(points[2024], [-8.0, 1.0])
     eq(points[2030], [-8.0, 2.5])            # + 6 years x 0 (held); + 6 years x 0.25
     eq(flows.trend_points(2030, 2017, 2019, 2018, early, late, np.zeros(2)), [1.0, 0.5])  # end before the break
+
+
+def test_damped_points():
+    """Damped trend: nothing up to the end year, then slope x (1 + h + ... + h^(n-1)), h = 0.5^(1/halflife)."""
+    slope = np.array([1.0, -2.0])
+    eq(flows.damped_points(2024, 2024, slope, 1.0), [0.0, 0.0])
+    eq(flows.damped_points(2020, 2024, slope, 1.0), [0.0, 0.0])
+    eq(flows.damped_points(2025, 2024, slope, 1.0), [1.0, -2.0])
+    eq(flows.damped_points(2027, 2024, slope, 1.0), [1.75, -3.5])       # 1 + 0.5 + 0.25
+    eq(flows.damped_points(2026, 2024, slope, 0.5), [1.25, -2.5])       # h = 0.25: 1 + 0.25
+    assert flows.damped_points(2524, 2024, 1.0, 1.0) == 2.0            # converges to slope / (1 - h)
 
 
 def test_labour_force():
@@ -158,20 +212,23 @@ def test_talent_steady_state():
     eq(step["naturalised"] + step["departures"].sum(axis=1), arrivals)
 
 
-def test_talent_by_age():
+def test_talents_by_age():
     """Talents by age: the arrival profile moved k years older for tenure k, weighted by the stock at k."""
+    from sim.inputs import talents_by_age
+
     profile = np.array([[0.5, 0.25, 0.0, 0.0], [0.25, 0.0, 0.0, 0.0]])
-    out = flows.talent_by_age(np.array([[8.0, 4.0], [0.0, 1.0]]), profile)
+    out = talents_by_age(np.array([[8.0, 4.0], [0.0, 1.0]]), profile)
     eq(out, [[[4, 4, 1, 0], [2, 1, 0, 0]],
              [[0, 0.5, 0.25, 0], [0, 0.25, 0, 0]]])
+    eq(talents_by_age(np.array([8.0, 4.0]), profile), out[0])        # one stock without a run axis
 
 
 # --- imported workers ---------------------------------------------------------------------
 
 def test_contract_ending():
-    """The mask is True only at contract year index contract_years - 1."""
+    """The mask is True from contract year index contract_years - 1 on (workers past a shortened contract leave too)."""
     out = flows.contract_ending(np.array([1, 3, 2]), 3)
-    assert out.tolist() == [[True, False, False], [False, False, True], [False, True, False]]
+    assert out.tolist() == [[True, True, True], [False, False, True], [False, True, True]]
 
 
 def test_imported_step():
@@ -183,6 +240,9 @@ def test_imported_step():
     eq(out["contract_ends"], [[20, 7], [3, 6]])
     eq(out["stock"], [[[3, 10, 0], [4, 5, 0]],
                       [[9, 1, 2], [8, 4, 5]]])
+    shortened = flows.imported_step(stock, np.zeros((2, 2)), flows.contract_ending(np.array([1, 1]), 3))
+    eq(shortened["contract_ends"], stock.sum(axis=2))                # contract cut to 1 year: everyone leaves
+    eq(shortened["stock"], np.zeros_like(stock))
 
 
 def test_imported_steady_state():
@@ -199,46 +259,72 @@ def test_imported_steady_state():
 # --- retraining ---------------------------------------------------------------------------
 
 def test_retraining_placements():
-    """Placements = places x completion rate x placement rate."""
-    eq(flows.retraining_placements(np.array([1000.0, 64.0]), np.array([0.5, 1.0]), np.array([0.25, 0.0])),
-       [125.0, 0.0])
+    """Placements = places x placement-tied share x completion rate x placement rate."""
+    eq(flows.retraining_placements(np.array([1000.0, 64.0, 64.0]), np.array([0.5, 1.0, 0.0]),
+                                   np.array([0.5, 1.0, 1.0]), np.array([0.25, 0.0, 1.0])),
+       [62.5, 0.0, 0.0])
 
 
-def test_retraining_step():
-    """activation_share of placements join `active`, the rest `movers`; each stock loses exit_rate of its opening."""
-    out = flows.retraining_step(np.array([100.0]), np.array([40.0]), np.array([50.0]), np.array([0.25]), 0.25)
-    eq(out["activations"], [12.5])
-    eq(out["moves"], [37.5])
-    eq(out["active_exits"], [25.0])
-    eq(out["mover_exits"], [10.0])
-    eq(out["active"], [87.5])
-    eq(out["movers"], [67.5])
+def test_movers_step():
+    """Movers: + this year's moves, - exit_rate of the opening stock."""
+    out = flows.movers_step(np.array([40.0, 0.0]), np.array([37.5, 8.0]), 0.25)
+    eq(out["exits"], [10.0, 0.0])
+    eq(out["movers"], [67.5, 8.0])
+
+
+def test_age_rates():
+    """A cohort rate moves one year older; 0 at age 0; the open age keeps its own."""
+    rate = np.array([[[0.5, 0.25, 0.125, 0.0625], [1.0, 0.0, 0.5, 0.75]]])
+    eq(flows.age_rates(rate), [[[0.0, 0.5, 0.25, 0.0625], [0.0, 1.0, 0.0, 0.75]]])
+
+
+def test_uplift_step():
+    """Uplift = carried x (1 - exit) + min(activations x profile / pop, room), room = 1 - rate - kept, >= 0."""
+    profile = np.array([[0.25, 0.25], [0.5, 0.0]])
+    pop = np.array([[[80.0, 32.0], [40.0, 0.0]]])
+    rates = np.array([[[0.5, 0.875], [0.25, 0.5]]])
+    carried = np.array([[[0.25, 0.125], [0.0, 0.5]]])
+    out = flows.uplift_step(carried, 0.5, np.array([80.0]), profile, pop, rates)
+    # kept .125, .0625, 0, .25; wanted 20/80, 20/32, 40/40, 0 (no people: 0); room .375, .0625, .75, .25
+    eq(out, [[[0.375, 0.125], [0.75, 0.25]]])
+    assert (rates + out <= 1.0).all()
+    eq(flows.uplift_step(carried, 1.0, np.array([0.0]), profile, pop, rates), np.zeros_like(carried))
 
 
 # --- demand -------------------------------------------------------------------------------
 
-def test_requirement_forward_and_backward():
-    """Requirement = base x ((1 + gdp) / (1 + productivity_g))^t, t negative for a back-cast."""
-    base = np.array([100.0, 200.0])
-    gdp, prod = np.array([1.0, 0.0]), np.array([0.0, 1.0])      # factors: run 0 (2, 1), run 1 (1, 0.5)
-    eq(flows.requirement(base, gdp, prod, 2), [[400, 200], [100, 50]])
-    eq(flows.requirement(base, gdp, prod, -2), [[25, 200], [100, 800]])
-    eq(flows.requirement(base, gdp, prod, 0), [[100, 200], [100, 200]])
+def test_drifted():
+    """Shares drift by exp(drift x t) and are renormalised; no drift or t = 0 keeps them."""
+    shares = np.array([0.5, 0.25, 0.25])
+    drift = np.array([np.log(2.0), 0.0, 0.0])
+    eq(flows.drifted(shares, drift, 1), [2 / 3, 1 / 6, 1 / 6])        # 1, .25, .25 over 1.5
+    eq(flows.drifted(shares, drift, 0), shares)
+    eq(flows.drifted(np.array([[0.5, 0.5], [0.75, 0.25]]), np.zeros(2), 7), [[0.5, 0.5], [0.75, 0.25]])
+
+
+def test_requirement_grows_with_output_and_drifts():
+    """Requirement = total(base) x (Y_t / Y_base)^elasticity, split by the drifted base shares."""
+    base = np.array([[100.0, 300.0], [200.0, 200.0]])
+    output = np.array([4.0, 1.0])                                    # run 0 output x4, run 1 unchanged
+    eq(flows.requirement(base, output, 0.5, np.zeros(2), 3), [[200, 600], [200, 200]])   # 4^0.5 = 2
+    eq(flows.requirement(base, output, 0.0, np.zeros(2), 3), base)   # elasticity 0: no growth
+    eq(flows.requirement(base, np.ones(2), 1.0, np.zeros(2), 0), base)
+    drifting = np.array([[100.0, 200.0], [0.0, 400.0]])
+    out = flows.requirement(drifting, np.ones(2), 1.0, np.array([np.log(2.0), 0.0]), 1)   # 200 : 200 and 0 : 400
+    eq(out, [[150, 150], [0, 400]])
+    eq(out.sum(axis=1), drifting.sum(axis=1))                        # drift moves the mix, not the total
 
 
 def test_supply_by_group():
-    """Supply_g = resident x s_res + talent x s_tal + imported_g + active x s_ret + movers x (s_ret - s_res)."""
-    shares = {"resident": np.array([0.75, 0.25]), "talent": np.array([0.5, 0.5]),
-              "retraining": np.array([0.25, 0.75])}
-    out = flows.supply_by_group(np.array([100.0]), np.array([8.0]), np.array([[1.0, 2.0]]), np.array([4.0]),
-                                np.array([8.0]), shares)
-    eq(out, [[75 + 4 + 1 + 1 - 4, 25 + 4 + 2 + 3 + 4]])
-    assert out.sum() == 100 + 8 + 3 + 4          # movers change the mix, not the total
-
-
-def test_residents_excluding_schemes():
-    """Initial residents = population estimate - talents - imported workers, per run, floored at zero."""
-    population = np.array([[10.0, 20.0], [30.0, 40.0]])
-    talents = np.array([[[1.0, 2.0], [0.0, 50.0]]])
-    imported = np.array([[[0.5, 0.0], [3.0, 0.0]]])
-    eq(flows.residents_excluding_schemes(population, talents, imported), [[[8.5, 18.0], [27.0, 0.0]]])
+    """Supply_g = resident x s_res + older x s_60 + talent x s_tal + imported_g + active x s_ret + movers x (s_ret - origin)."""
+    shares = {"resident": np.array([0.75, 0.25]), "resident_60plus": np.array([0.5, 0.5]),
+              "talent": np.array([0.5, 0.5]), "retraining": np.array([0.25, 0.75])}
+    origin = np.array([1.0, 0.0])                                    # movers may only come from group 0
+    out = flows.supply_by_group(np.array([100.0]), np.array([16.0]), np.array([8.0]), np.array([[1.0, 2.0]]),
+                                np.array([4.0]), np.array([8.0]), shares, origin)
+    eq(out, [[75 + 8 + 4 + 1 + 1 + 2 - 8, 25 + 8 + 4 + 2 + 3 + 6]])
+    assert out.sum() == 100 + 16 + 8 + 3 + 4          # movers change the mix, not the total
+    per_run = dict(shares, resident=np.array([[0.75, 0.25], [0.5, 0.5]]))   # shares per run (R, G)
+    two = flows.supply_by_group(np.array([100.0, 100.0]), np.zeros(2), np.zeros(2), np.zeros((2, 2)), np.zeros(2),
+                                np.zeros(2), per_run, origin)
+    eq(two, [[75, 25], [50, 50]])

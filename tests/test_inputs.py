@@ -37,10 +37,10 @@ def _error(path: Path) -> InputError:
 
 @pytest.mark.parametrize("old,new,key,text", [
     ("value: [25, 54]", "value: 25", "parameters.fdh_age_range.value", "is not [first, last] ages"),
-    ("value: 0.4\n", "value: abc\n", "parameters.population_weight_2020.value", "'abc' is not a share in [0, 1]"),
-    ("value: 0.2\n", "value: 0\n", "parameters.retraining_exit_rate.value", "0 is not a share a year in (0, 1]"),
-    ("value: 0.8\n", "value: .nan\n", "parameters.talent_participation.value", "nan is not a share in [0, 1]"),
-    ("      other: 503123.747", "      clerical: 503123.747", "parameters.requirement_base.value",
+    ("value: 0.99\n", "value: abc\n", "parameters.fdh_female_share.value", "'abc' is not a share in [0, 1]"),
+    ("value: 0.2\n", "value: 0\n", "parameters.retraining_exit_rate.value", "0 is not a share a year in [0.01, 1]"),
+    ("value: 0.79\n", "value: .nan\n", "parameters.talent_participation.value", "nan is not a share in [0, 1]"),
+    ("      other: -0.008", "      clerical: -0.008", "parameters.occupational_drift.value",
      "expected a mapping with one number for each of"),
     ("  parameters: [participation_scale,", "  parameters: [participation_scalex, extra,", "fit",
      "expected parameters (names), estimates"),
@@ -56,9 +56,9 @@ def test_bad_calibration_parameter(calib, old, new, key, text):
 
 @pytest.mark.parametrize("name,old,new,line,text", [
     ("profiles.csv", "2017,owp_share,female,0,14,", "2017,owp_share,female,0,120,", 2, "ages 0-120 are not within 0-100"),
-    ("flows.csv", "2019,births,53300,", "2019,births,nan,", 3, "is not a finite number"),
-    ("flows.csv", "2019,births,53300,", "2019,births,many,", 3, "'many' is not a number"),
-    ("flows.csv", "persons/year,\"C&SD mid-2019 release (hk-statistics.md §2a)\",H,", "persons/year,x,Z,", 3,
+    ("flows.csv", "2019,births,,53300,", "2019,births,,nan,", 3, "is not a finite number"),
+    ("flows.csv", "2019,births,,53300,", "2019,births,,many,", 3, "'many' is not a number"),
+    ("flows.csv", "persons/year,C&SD mid-2019 release (hk-statistics.md §2a),H,", "persons/year,x,Z,", 3,
      "confidence 'Z' is not one of H, M, L"),
 ])
 def test_bad_data_row(calib, name, old, new, line, text):
@@ -99,12 +99,13 @@ def _problem(calib: Path):
 
 
 @pytest.mark.parametrize("old,new,line,text", [
-    ("2028,shortage_manual,", "2028,shortage_manul,", 11, "metric 'shortage_manul' is not one of"),
-    ("2028,shortage,180000,9000,", "2040,shortage,180000,9000,", 9, "year 2040 is outside the model's years 2017-2035"),
-    ("2028,shortage,180000,9000,", "2028,shortage,180000,0,", 9, "tolerance is not a number > 0"),
-    ("2028,shortage,180000,9000,", "2028,shortage,180000,,", 9, "tolerance is not a number > 0"),
-    ("2028,shortage,180000,9000,", "2028,shortage,180000,abc,", 9, "tolerance is not a number > 0"),
-    ("persons,LWB Report on 2023 Manpower Projection (14 Nov 2024),H,yes", "persons,LWB,H,maybe", 8,
+    ("2024,labour_force_female,", "2024,labour_force_femal,", 8, "metric 'labour_force_femal' is not one of"),
+    ("2023,labour_force,3500000,70000,", "2030,labour_force,3500000,70000,", 6,
+     "year 2030 is outside the model's years 2017-2024"),       # targets are observed years only
+    ("2023,labour_force,3500000,70000,", "2023,labour_force,3500000,0,", 6, "tolerance is not a number > 0"),
+    ("2023,labour_force,3500000,70000,", "2023,labour_force,3500000,,", 6, "tolerance is not a number > 0"),
+    ("2023,labour_force,3500000,70000,", "2023,labour_force,3500000,abc,", 6, "tolerance is not a number > 0"),
+    ("persons,LWB MP2023 press release 14 Nov 2024,H,yes", "persons,LWB,H,maybe", 6,
      "chosen 'maybe' is not yes or no"),
 ])
 def test_bad_target_row(calib, old, new, line, text):
@@ -149,9 +150,10 @@ def test_calibrate_rebuilds_a_missing_calibrated_file(tmp_path):
 
 
 @pytest.mark.parametrize("old,new,line,text", [
-    ("2020,births,45000,", "2020,birth,45000,", 4, "metric 'birth' is not one of"),
-    ("2021,births,37000,", "2020,births,37000,", 5, "a second births row for 2020"),
-    ("2021,births,37000,", "2030,births,37000,", None, "births has no row for [2021, 2026, 2027, 2028, 2029]"),
+    ("2020,births,,45000,", "2020,birth,,45000,", 4, "metric 'birth' is not one of"),
+    ("2021,births,,37000,", "2020,births,,37000,", 5, "a second births row for 2020"),
+    ("2021,births,,37000,", "2030,births,,37000,", None, "births has no row for [2021, 2026, 2027, 2028, 2029]"),
+    ("2019,imported_arrivals,service,", "2019,imported_arrivals,cooks,", 48, "occupation 'cooks' is not one of"),
 ])
 def test_flows_file_is_complete_and_unambiguous(calib, old, new, line, text):
     """flows.csv: known metrics only, one row per metric and year, and no missing years in a series."""
@@ -162,8 +164,8 @@ def test_flows_file_is_complete_and_unambiguous(calib, old, new, line, text):
 
 
 @pytest.mark.parametrize("old,new,key,text", [
-    ("  participation_trend_end:\n    value: 2024", "  participation_trend_end:\n    value: 2024.7",
-     "parameters.participation_trend_end.value", "2024.7 is not a whole year"),
+    ("  participation_trend_break:\n    value: 2019", "  participation_trend_break:\n    value: 2019.7",
+     "parameters.participation_trend_break.value", "2019.7 is not a whole year"),
     ("  parameters: [participation_scale,", "  parameters: [talent_participation,", "fit.parameters",
      "unknown fitted parameter(s) talent_participation"),
 ])
@@ -175,17 +177,39 @@ def test_calibrated_file_fields_are_checked(calib, old, new, key, text):
     assert err.key == key and text in err.message
 
 
-def test_trend_years_and_demand_base_year_must_fit_the_scenario(calib, tmp_path):
-    """A demand base year outside the scenario's years is refused before running (it would move every result)."""
-    from sim import runner
+def test_observed_series_must_cover_every_observed_year(calib):
+    """A flows series that stops before the last observed year is refused, naming the missing year and 2024."""
+    path = calib / "data" / "flows.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(line for line in lines if not line.startswith(("2024,births,", "2025,births,"))),
+                    encoding="utf-8")
+    err = _error(calib / "hk.yaml")
+    assert err.file == str(path) and "births has no row for [2024]" in err.message
+    assert "the calibration's last observed year is 2024" in err.message
 
-    _replace(calib / "hk.yaml", "demand_base_year: 2023", "demand_base_year: 2050")
+
+def _scenario_on(calib: Path, tmp_path: Path) -> Path:
     scenario = tmp_path / "s.yaml"
     scenario.write_text((ROOT / "scenarios" / "baseline.yaml").read_text().replace(
         "../calibration/hk.yaml", str(calib / "hk.yaml")))
+    return scenario
+
+
+def test_trend_years_and_demand_base_year_must_fit_the_scenario(calib, tmp_path):
+    """A demand base year or trend break year outside the observed years is refused before running
+    (it would move every result)."""
+    from sim import runner
+
+    _replace(calib / "hk.yaml", "demand_base_year: 2023", "demand_base_year: 2050")
     with pytest.raises(InputError) as info:
-        runner.prepare(load(scenario))
-    assert info.value.key == "demand_base_year" and "2050 is outside the scenario's years 2017-2035" in str(info.value)
+        runner.prepare(load(_scenario_on(calib, tmp_path)))
+    assert info.value.key == "demand_base_year" and "2050 is not an observed year 2017-2024" in str(info.value)
+    _replace(calib / "hk.yaml", "demand_base_year: 2050", "demand_base_year: 2023")
+    _replace(calib / "hk.yaml", "  participation_trend_break:\n    value: 2019", "  participation_trend_break:\n    value: 2030")
+    with pytest.raises(InputError) as info:
+        runner.prepare(load(_scenario_on(calib, tmp_path)))
+    assert info.value.key == "parameters.participation_trend_break.value"
+    assert "2030 is not an observed year 2017-2024" in str(info.value)
 
 
 def test_calibrate_writes_nothing_when_the_file_cannot_be_written(tmp_path):

@@ -33,8 +33,8 @@ seed: 7
 levers:
   talent:
     arrivals:
-      2017: 30000
-      2025: 35000
+      2025: 30000
+      2026: 35000
     extension_rate: 0.5
   retraining:
     places: 130000
@@ -47,6 +47,7 @@ targets:
     min: 35000
     years: [2025, 2030]
 """
+LAST_OBSERVED = 2024  # calibration/hk.yaml: levers and uncertainties apply from 2025
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -176,9 +177,9 @@ def test_duplicate_top_level_key(tmp_path):
 
 def test_duplicate_nested_key(tmp_path):
     """A duplicate inside a nested mapping or dated schedule gives the full key path."""
-    text = edit("      2025: 35000", "      2025: 35000\n      2025: 40000")
+    text = edit("      2026: 35000", "      2026: 35000\n      2026: 40000")
     path = write(tmp_path, text)
-    expect_error(path, file=path, line=line_of(text, "2025: 40000"), key="levers.talent.arrivals[2025]",
+    expect_error(path, file=path, line=line_of(text, "2026: 40000"), key="levers.talent.arrivals[2026]",
                  text="duplicate key")
 
 
@@ -192,10 +193,11 @@ def test_file_over_size_cap(tmp_path):
 
 
 def test_file_at_size_cap_is_read(tmp_path, monkeypatch):
-    """A file of exactly the cap is accepted (the cap is inclusive); checked with a small cap."""
+    """A file of exactly the cap is accepted (the cap is inclusive); checked with a small cap (the last
+    observed year is given, so the calibration file, larger than this small cap, is not read)."""
     path = write(tmp_path, VALID + "# padding\n")
     monkeypatch.setattr(sim.yamldoc, "MAX_BYTES", path.stat().st_size)
-    assert load(path).scenario.name == "probe"
+    assert load(path, last_observed=LAST_OBSERVED).scenario.name == "probe"
     monkeypatch.setattr(sim.yamldoc, "MAX_BYTES", path.stat().st_size - 1)
     expect_error(path, file=path, line=None, key="", text="the limit is")
 
@@ -300,15 +302,15 @@ def test_negative_count(tmp_path):
 
 def test_negative_count_in_dated_schedule(tmp_path):
     """A negative dated count is located at its year."""
-    text = edit("      2025: 35000", "      2025: -1")
+    text = edit("      2026: 35000", "      2026: -1")
     path = write(tmp_path, text)
-    expect_error(path, file=path, line=line_of(text, "2025: -1"), key="levers.talent.arrivals[2025]",
+    expect_error(path, file=path, line=line_of(text, "2026: -1"), key="levers.talent.arrivals[2026]",
                  text="-1 is below the minimum 0")
 
 
 def test_rate_above_one_in_dated_schedule(tmp_path):
     """A rate above 1 in a dated schedule is located at levers.talent.extension_rate[2026] and its line."""
-    text = edit("    extension_rate: 0.5", "    extension_rate:\n      2017: 0.5\n      2026: 1.5\n      2030: 0.6")
+    text = edit("    extension_rate: 0.5", "    extension_rate:\n      2025: 0.5\n      2026: 1.5\n      2030: 0.6")
     path = write(tmp_path, text)
     expect_error(path, file=path, line=line_of(text, "2026: 1.5"), key="levers.talent.extension_rate[2026]",
                  text="1.5 is above the maximum 1; expected a rate in [0, 1]")
@@ -316,7 +318,7 @@ def test_rate_above_one_in_dated_schedule(tmp_path):
 
 def test_rate_above_one_in_flow_mapping(tmp_path):
     """In a one-line {year: rate} mapping the line is that mapping's line."""
-    text = edit("    extension_rate: 0.5", "    extension_rate: {2017: 0.5, 2026: 1.5}")
+    text = edit("    extension_rate: 0.5", "    extension_rate: {2025: 0.5, 2026: 1.5}")
     path = write(tmp_path, text)
     expect_error(path, file=path, line=line_of(text, "2026: 1.5"), key="levers.talent.extension_rate[2026]",
                  text="1.5 is above the maximum 1")
@@ -324,7 +326,7 @@ def test_rate_above_one_in_flow_mapping(tmp_path):
 
 def test_schedule_key_not_a_year(tmp_path):
     """A dated schedule keyed by something other than a year is refused at that entry's line."""
-    text = edit("      2025: 35000", "      soon: 35000")
+    text = edit("      2026: 35000", "      soon: 35000")
     path = write(tmp_path, text)
     expect_error(path, file=path, line=line_of(text, "soon: 35000"), key="levers.talent.arrivals.soon",
                  text="'soon' is not a year")
@@ -346,12 +348,54 @@ def test_start_year_equal_end_year(tmp_path):
                  text="start year 2017 is not before end year 2017")
 
 
-def test_schedule_first_year_after_start(tmp_path):
-    """A dated schedule must give a value for the start year."""
-    text = edit("      2017: 30000", "      2020: 30000")
+def test_dated_value_in_an_observed_year_is_refused(tmp_path):
+    """History is data: a dated lever value for an observed year (<= 2024) is refused at its year,
+    naming the calibration's last observed year."""
+    text = edit("      2025: 30000", "      2020: 10000\n      2025: 30000")
+    path = write(tmp_path, text)
+    err = expect_error(path, file=path, line=line_of(text, "2020: 10000"), key="levers.talent.arrivals[2020]",
+                       text="2020 is an observed year: the calibration's history runs to 2024")
+    assert "apply from 2025" in err.message
+
+
+def test_dated_value_in_the_last_observed_year_is_refused(tmp_path):
+    """The last observed year itself is history: {2024: ...} is refused too."""
+    text = edit("      2025: 30000", "      2024: 30000")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "2024: 30000"), key="levers.talent.arrivals[2024]",
+                 text=f"2024 is an observed year: the calibration's history runs to {LAST_OBSERVED}")
+
+
+def test_dated_uncertainty_in_an_observed_year_is_refused(tmp_path):
+    """A dated uncertainty value for an observed year is refused the same way."""
+    text = edit("  gdp_growth: {value: 0.032}", "  gdp_growth: {value: {2023: 0.03, 2025: 0.032}}")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "2023: 0.03"), key="uncertainties.gdp_growth.value[2023]",
+                 text="2023 is an observed year: the calibration's history runs to 2024")
+
+
+def test_set_of_an_observed_year_is_refused(tmp_path):
+    """--set KEY.YEAR=VALUE for an observed year is refused against --set."""
+    path = write(tmp_path, VALID)
+    expect_error(path, file="--set", line=None, key="levers.retraining.places[2024]",
+                 text="2024 is an observed year: the calibration's history runs to 2024",
+                 overrides=["levers.retraining.places.2024=1"])
+
+
+def test_schedule_first_year_after_first_projection_year(tmp_path):
+    """A dated schedule must give a value for the first projection year (2025)."""
+    text = edit("      2025: 30000\n", "")
     path = write(tmp_path, text)
     expect_error(path, file=path, line=line_of(text, "    arrivals:"), key="levers.talent.arrivals",
-                 text="first dated value is for 2020, after the start year 2017; add a value for 2017")
+                 text="first dated value is for 2026, after the first projection year 2025; add a value for 2025")
+
+
+def test_dated_uncertainty_must_start_at_the_first_projection_year(tmp_path):
+    """A dated uncertainty must give a value for 2025 too."""
+    text = edit("  gdp_growth: {value: 0.032}", "  gdp_growth: {value: {2027: 0.03}}")
+    path = write(tmp_path, text)
+    expect_error(path, file=path, line=line_of(text, "2027: 0.03"), key="uncertainties.gdp_growth.value",
+                 text="first dated value is for 2027, after the first projection year 2025; add a value for 2025")
 
 
 def test_invalid_scenario_name(tmp_path):
@@ -364,7 +408,8 @@ def test_invalid_scenario_name(tmp_path):
 # --- referenced files ------------------------------------------------------------------------
 
 def test_missing_calibration_file(tmp_path):
-    """A calibration file that does not exist is named, resolved relative to the scenario."""
+    """A calibration file that does not exist is named, resolved relative to the scenario (not hidden
+    behind a complaint about the dated values, whose first projection year the calibration gives)."""
     text = edit(f"calibration: {json.dumps(str(CALIBRATION))}", "calibration: nope/hk.yaml")
     path = write(tmp_path, text)
     err = expect_error(path, file=path, line=line_of(text, "calibration:"), key="calibration",
@@ -420,7 +465,7 @@ def test_error_in_extended_file_names_that_file(tmp_path):
 def test_error_in_overlay_names_the_overlay(tmp_path):
     """A bad value set by the overlay is located in the overlay at its line."""
     write(tmp_path, VALID, "base.yaml")
-    text = "extends: base.yaml\nlevers:\n  talent:\n    extension_rate:\n      2017: 0.5\n      2026: 1.5\n"
+    text = "extends: base.yaml\nlevers:\n  talent:\n    extension_rate:\n      2025: 0.5\n      2026: 1.5\n"
     overlay = write(tmp_path, text, "overlay.yaml")
     expect_error(overlay, file=overlay, line=6, key="levers.talent.extension_rate[2026]",
                  text="1.5 is above the maximum 1")
@@ -488,8 +533,8 @@ def test_set_overrides_a_value(tmp_path):
 def test_set_adds_a_date_to_a_schedule(tmp_path):
     """--set KEY.YEAR=VALUE adds a date to a dated schedule and keeps the others."""
     path = write(tmp_path, VALID)
-    loaded = load(path, ("levers.talent.arrivals.2026=50000",))
-    assert loaded.scenario.levers.talent.arrivals == {2017: 30000.0, 2025: 35000.0, 2026: 50000.0}
+    loaded = load(path, ("levers.talent.arrivals.2027=50000",))
+    assert loaded.scenario.levers.talent.arrivals == {2025: 30000.0, 2026: 35000.0, 2027: 50000.0}
 
 
 def test_set_later_override_wins(tmp_path):
@@ -501,21 +546,26 @@ def test_set_later_override_wins(tmp_path):
 # --- extends overlays ----------------------------------------------------------------------------
 
 def test_extends_merges_dated_schedule_with_baseline(tmp_path):
-    """An overlay {2026: 50000} on the baseline's talent arrivals adds the date and keeps the earlier ones."""
+    """An overlay {2028: 0.02} on the baseline's dated GDP growth adds the date and keeps the others (and the
+    rest of that uncertainty); {2026: 50000} on its single talent arrivals keeps that value from 2025."""
     overlay_text = (f"extends: {json.dumps(str(BASELINE))}\nname: more_talent\n"
-                    "levers:\n  talent:\n    arrivals: {2026: 50000}\n")
+                    "levers:\n  talent:\n    arrivals: {2026: 50000}\n"
+                    "uncertainties:\n  gdp_growth: {value: {2028: 0.02}}\n")
     overlay = write(tmp_path, overlay_text, "more_talent.yaml")
     loaded = load(overlay)
     base = yaml.safe_load(BASELINE.read_text(encoding="utf-8"))
-    expected = {int(y): float(v) for y, v in base["levers"]["talent"]["arrivals"].items()} | {2026: 50000.0}
-    assert loaded.scenario.levers.talent.arrivals == expected
-    assert min(expected) < 2026 and len(expected) > 1
+    growth = {int(y): float(v) for y, v in base["uncertainties"]["gdp_growth"]["value"].items()}
+    assert min(growth) == 2025 and len(growth) > 1 and 2028 not in growth
+    assert loaded.scenario.uncertainties.gdp_growth.value == growth | {2028: 0.02}
+    assert loaded.scenario.levers.talent.arrivals == {2025: float(base["levers"]["talent"]["arrivals"]), 2026: 50000.0}
     # Everything not in the overlay comes from the baseline unchanged.
     baseline = load(BASELINE).scenario
     assert loaded.scenario.name == "more_talent"
     assert loaded.scenario.levers.talent.extension_rate == baseline.levers.talent.extension_rate
     assert loaded.scenario.levers.retraining == baseline.levers.retraining
-    assert loaded.scenario.uncertainties == baseline.uncertainties
+    g, b = loaded.scenario.uncertainties.gdp_growth, baseline.uncertainties.gdp_growth
+    assert (g.dist, g.sd, g.persistence) == (b.dist, b.sd, b.persistence)
+    assert loaded.scenario.uncertainties.model_copy(update={"gdp_growth": b}) == baseline.uncertainties
     assert loaded.scenario.years == baseline.years
     # The calibration is resolved relative to the file that names it (the baseline).
     assert loaded.calibration_path == CALIBRATION.resolve()
@@ -563,12 +613,14 @@ BASE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 @pytest.mark.parametrize("override,key,text", [
     ("levers.talent.arrivals=.inf", "levers.talent.arrivals", "inf is not a finite number"),
     ("uncertainties.gdp_growth.value=.nan", "uncertainties.gdp_growth.value", "finite number"),
-    ("uncertainties.gdp_growth.value=-1", "uncertainties.gdp_growth.value", "-1.0 is outside (-0.5, 0.5)"),
-    ("uncertainties.mortality_scale.value=-2", "uncertainties.mortality_scale.value", "-2.0 is below 0"),
+    ("uncertainties.gdp_growth.value=-1", "uncertainties.gdp_growth.value", "-1.0 is outside [-0.5, 0.5]"),
+    ("uncertainties.gdp_growth.value={2025: 0.03, 2030: 0.9}", "uncertainties.gdp_growth.value[2030]",
+     "0.9 is outside [-0.5, 0.5]"),
+    ("uncertainties.mortality_scale.value=-2", "uncertainties.mortality_scale.value", "-2.0 is outside [0, 10]"),
     ("uncertainties.gdp_growth={value: 0.03, dist: uniform, low: 0.05, high: 0.01}", "uncertainties.gdp_growth",
      "uniform needs low <= value <= high"),
     ("targets.talent_admission.years=[1990, 1995]", "targets.talent_admission.years",
-     "[1990, 1995] is outside the scenario's years 2017-2035"),
+     "[1990, 1995] is outside the scenario's years 2017-2046"),
 ])
 def test_out_of_range_values_are_refused(override, key, text):
     """Values that would give NaN, infinite or silently dropped results are refused, naming --set."""
@@ -595,12 +647,13 @@ def test_deep_nesting_is_refused(tmp_path):
 
 
 def test_dated_overlay_on_a_single_value_keeps_it_before_the_first_date(tmp_path):
-    """Overlaying {2026: 0.7} on a single value 0.51 gives {start: 0.51, 2026: 0.7}, via extends or --set."""
+    """Overlaying {2026: 0.7} on a single value 0.51 gives {2025: 0.51, 2026: 0.7} (the single value holds
+    from the first projection year), via extends or --set."""
     overlay = tmp_path / "variant.yaml"
     overlay.write_text(f"extends: {BASE}\nlevers:\n  talent:\n    extension_rate: {{2026: 0.7}}\n")
-    assert load(overlay).scenario.levers.talent.extension_rate == {2017: 0.51, 2026: 0.7}
+    assert load(overlay).scenario.levers.talent.extension_rate == {2025: 0.51, 2026: 0.7}
     assert load(BASE, ("levers.talent.extension_rate.2026=0.7",)).scenario.levers.talent.extension_rate == \
-        {2017: 0.51, 2026: 0.7}
+        {2025: 0.51, 2026: 0.7}
     assert load(BASE, ("levers.talent.extension_rate=0.6",)).scenario.levers.talent.extension_rate == 0.6
 
 
@@ -637,4 +690,5 @@ def test_nul_byte_in_a_path_is_bad_input():
     """A NUL byte in the calibration path is bad input, not a ValueError."""
     with pytest.raises(InputError) as info:
         load(BASE, ('calibration="a\\0b.yaml"',))
-    assert info.value.key == "calibration" and "not a usable file name" in info.value.message
+    assert info.value.key == "calibration", str(info.value)
+    assert "not a usable file name" in info.value.message

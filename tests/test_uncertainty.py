@@ -16,6 +16,7 @@ from sim.scenario import load
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 LAST_OBSERVED = 2024
+END = 2046
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def _bands(folder: Path) -> dict[str, dict[int, dict[str, float]]]:
     out: dict = {}
     with (folder / "bands.csv").open(newline="") as handle:
         for row in csv.DictReader(handle):
-            out.setdefault(row["metric"], {})[int(row["year"])] = {k: float(row[k]) for k in
+            out.setdefault(row["metric"], {})[int(row["year"])] = {k: float(row[k] or "nan") for k in
                                                                    ("p05", "p25", "p50", "p75", "p95")}
     return out
 
@@ -41,15 +42,22 @@ def _yearly(folder: Path) -> dict[int, dict[str, str]]:
 
 
 def test_bands_file_has_the_contract_columns_and_ordered_percentiles(drawn):
-    """bands.csv: year, metric, p05..p95 per year and metric, with p05 <= p25 <= p50 <= p75 <= p95."""
+    """bands.csv: year, metric, central, p05..p95 per year and metric, with p05 <= p25 <= p50 <= p75 <= p95;
+    `central` is the central run of yearly.csv (the median is a draw, not the central run)."""
     header = (drawn / "bands.csv").read_text().splitlines()[0]
-    assert header == "year,metric,p05,p25,p50,p75,p95"
+    assert header == "year,metric,central,p05,p25,p50,p75,p95"
     bands = _bands(drawn)
-    assert {"labour_force", "requirement", "shortage", "shortage_skilled_technical"} <= set(bands)
+    assert {"labour_force", "requirement", "shortage", "population", "shortage_skilled_technical"} <= set(bands)
+    yearly = _yearly(drawn)
+    with (drawn / "bands.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["metric"] in ("labour_force", "shortage"):
+                assert row["central"] == yearly[int(row["year"])][row["metric"]]
     for metric in bands.values():
-        assert sorted(metric) == list(range(2017, 2036))
+        assert sorted(metric) == list(range(2017, END + 1))
         for q in metric.values():
-            assert q["p05"] <= q["p25"] <= q["p50"] <= q["p75"] <= q["p95"]
+            if not np.isnan(q["p05"]):
+                assert q["p05"] <= q["p25"] <= q["p50"] <= q["p75"] <= q["p95"]
 
 
 @pytest.mark.parametrize("metric", ["labour_force", "shortage"])
@@ -58,7 +66,30 @@ def test_central_run_inside_the_interquartile_band(drawn, metric):
     2023 shortage is the same in every draw, and the files round to 0.1 person)."""
     bands, yearly = _bands(drawn)[metric], _yearly(drawn)
     for year, q in bands.items():
-        assert q["p25"] - 1.0 <= float(yearly[year][metric]) <= q["p75"] + 1.0, year
+        if not np.isnan(q["p25"]):
+            assert q["p25"] - 1.0 <= float(yearly[year][metric]) <= q["p75"] + 1.0, year
+
+
+@pytest.mark.parametrize("metric", ["labour_force", "population", "shortage"])
+def test_every_draw_agrees_on_history(drawn, metric):
+    """In every observed year all draws equal the central run (zero-width bands): history is data."""
+    bands, yearly = _bands(drawn)[metric], _yearly(drawn)
+    for year in range(2017, LAST_OBSERVED + 1):
+        q = bands[year]
+        if np.isnan(q["p05"]):
+            continue  # no requirement (so no shortage) before the demand base year
+        assert q["p05"] == q["p95"], year
+        if metric != "population":
+            assert q["p50"] == pytest.approx(float(yearly[year][metric]), abs=0.11), year
+
+
+def test_labour_force_band_contains_mp2023_and_population_band_inside_csd_variants(drawn):
+    """The 90% band of the labour force contains MP2023's 2028 supply (3.56M); C&SD's low and high
+    variants for 2046 (7.76M, 8.96M) bracket the 90% band of the population (incl. FDH)."""
+    lf = _bands(drawn)["labour_force"][2028]
+    assert lf["p05"] <= 3_560_000 <= lf["p95"]
+    pop = _bands(drawn)["population"][2046]
+    assert 7_760_000 <= pop["p05"] and pop["p95"] <= 8_960_000
 
 
 def test_observed_base_year_shortage_holds_in_every_draw(drawn):
@@ -69,9 +100,9 @@ def test_observed_base_year_shortage_holds_in_every_draw(drawn):
 
 @pytest.mark.parametrize("metric", ["labour_force", "shortage"])
 def test_bands_widen_with_the_horizon(drawn, metric):
-    """From the last observed year on, the 5-95 band never narrows, and ends at least twice as wide."""
+    """From the first projection year on, the 5-95 band never narrows, and ends at least twice as wide."""
     bands = _bands(drawn)[metric]
-    widths = [bands[y]["p95"] - bands[y]["p05"] for y in range(LAST_OBSERVED, 2036)]
+    widths = [bands[y]["p95"] - bands[y]["p05"] for y in range(LAST_OBSERVED + 1, END + 1)]
     assert all(b >= a for a, b in zip(widths, widths[1:])), widths
     assert widths[-1] > 2 * widths[0]
 
@@ -97,18 +128,17 @@ def test_kpis_get_probabilities(drawn):
     with (drawn / "kpis.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert rows and all(0.0 <= float(r["probability"]) <= 1.0 for r in rows)
-    admission = [r for r in rows if r["kpi"] == "talent_admission"]
-    assert all(float(r["probability"]) == 1.0 for r in admission)  # arrivals are a lever: certain
+    admission = {int(r["year"]): float(r["probability"]) for r in rows if r["kpi"] == "talent_admission"}
+    assert admission[2023] == admission[2024] == 1.0   # observed: certain
+    assert 0.9 < admission[2025] < 1.0                 # forecast arrivals with forecast error
 
 
 def test_no_uncertainty_gives_zero_width_bands(tmp_path):
-    """With every uncertainty fixed and no fit record, all draws equal the central run."""
-    loaded = load(BASELINE, ("uncertainties.gdp_growth.dist=fixed", "uncertainties.resident_net_migration.dist=fixed",
-                             "uncertainties.participation_trend.dist=fixed", "uncertainties.mortality_scale.dist=fixed"))
-    inputs = runner.prepare(loaded)
-    from dataclasses import replace
+    """With every uncertainty fixed, all draws equal the central run."""
+    from sim.scenario import Uncertainties
 
-    inputs = replace(inputs, fit=None)
+    loaded = load(BASELINE, tuple(f"uncertainties.{name}.dist=fixed" for name in Uncertainties.model_fields))
+    inputs = runner.prepare(loaded)
     central = build(loaded.scenario, inputs)
     batch = simulate(uncertainty.sample(central, loaded.scenario, inputs, 5, seed=1), inputs)
     single = simulate(central, inputs)
@@ -116,16 +146,17 @@ def test_no_uncertainty_gives_zero_width_bands(tmp_path):
         np.testing.assert_array_equal(batch.metrics[metric], np.repeat(single.metrics[metric], 5, axis=0))
 
 
-def test_fitted_parameters_are_drawn_with_the_fit_covariance():
-    """Draws of the fitted parameters have the calibration's mean and covariance (20,000 draws, 5%)."""
-    loaded = load(BASELINE)
-    inputs = runner.prepare(loaded)
-    draws = uncertainty._fitted(np.random.default_rng(3), inputs.fit, 20_000)
-    names = inputs.fit["parameters"]
-    sample = np.stack([draws[n] for n in names], axis=1)
-    cov = np.array(inputs.fit["covariance"], dtype=float)
-    np.testing.assert_allclose(sample.mean(axis=0), inputs.fit["estimates"], atol=float(np.sqrt(cov.max())) * 0.05)
-    np.testing.assert_allclose(np.cov(sample.T), cov, rtol=0.05, atol=float(np.abs(cov).max()) * 0.02)
+def test_gdp_deviations_are_yearly_with_persistence():
+    """A normal uncertainty draws a path: sd in every year, lag-1 correlation = persistence (20,000 draws)."""
+    from sim.scenario import Uncertainty
+
+    u = Uncertainty(value=0.03, dist="normal", sd=0.02, persistence=0.3)
+    e = uncertainty.deviations(np.random.default_rng(5), u, 20_000, 10)
+    np.testing.assert_allclose(e.std(axis=0), 0.02, rtol=0.03)
+    lag = [np.corrcoef(e[:, t], e[:, t + 1])[0, 1] for t in range(9)]
+    np.testing.assert_allclose(lag, 0.3, atol=0.03)
+    held = uncertainty.deviations(np.random.default_rng(5), u.model_copy(update={"persistence": 1.0}), 10, 5)
+    assert (held == held[:, :1]).all()  # persistence 1: one shift for every year
 
 
 def test_cli_run_with_draws_writes_bands_and_fan_charts(tmp_path):
