@@ -250,13 +250,15 @@ class Model:
         s, p, rec, inp = self.state, self.p, self.results, self.inputs
         effective = np.minimum(s.rates + s.uplift, 1.0)
         by_age = s.pop * s.rates
-        older_lf = by_age[:, :, flows.OLDER_AGES[0]:].sum(axis=(1, 2))
+        year = int(p.years[i])
+        # occupation is the cohort's: those 60+ in the demand base year keep the older workers' mix
+        line = int(np.clip(flows.OLDER_AGES[0] + year - inp.demand_base_year, flows.ADULT, by_age.shape[2]))
+        older_lf = by_age[:, :, line:].sum(axis=(1, 2))
         younger_lf = by_age.sum(axis=(1, 2)) - older_lf
         resident_lf = flows.labour_force(s.pop, effective)
         active = (s.pop * (effective - s.rates)).sum(axis=(1, 2))  # people in work through retraining
         talent_lf = s.talent.sum(axis=1) * self.talent_rate
         imported = s.imported.sum(axis=2)
-        year = int(p.years[i])
         since = year - inp.demand_base_year  # upgrading moves the shares of workers as of requirements
         shares = {"resident": flows.drifted(p.resident_shares, self.drift, since),
                   "resident_60plus": flows.drifted(p.older_shares, self.drift, since), "talent": inp.shares["talent"],
