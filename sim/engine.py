@@ -205,17 +205,17 @@ class Model:
         uplift = flows.uplift_step(carried, self.exit_rate, y["activations"], inp.profiles["trainee"], s.pop, base)
         steps = [np.minimum(base + u, 1.0) for u in (carried, kept, uplift)]
         a = flows.ADULT
-        valued = lambda x: (x[:, :, a:] * old[:, :, a:]).sum(axis=(1, 2))  # noqa: E731
+        valued = lambda x: flows.labour_force(x[:, :, a:], old[:, :, a:])  # noqa: E731
         x = y["before_ageing"][:, :, a:]
         # stayers aged a (15..100) face next year's rates at a + 1 (age 100 stays at 100)
         ahead = [np.concatenate([r[:, :, a + 1:], r[:, :, -1:]], axis=2) for r in steps]
         participation = x * (ahead[0] - old[:, :, a:])
-        exits = (x * (ahead[1] - ahead[0])).sum(axis=(1, 2))
+        exits = flows.labour_force(x, ahead[1] - ahead[0])
         items = dict(entry_at_15=(y["before_ageing"][:, :, a - 1] * steps[2][:, :, a]).sum(axis=1),
                      deaths=-valued(y["dead"]), resident_net_migration=valued(y["moved"]),
                      one_way_permits=valued(y["owp"]), naturalisation=valued(y["naturalised"]),
                      participation_change=participation.sum(axis=(1, 2)),
-                     retraining_activations=(x * (ahead[2] - ahead[1])).sum(axis=(1, 2)), retraining_exits=exits)
+                     retraining_activations=flows.labour_force(x, ahead[2] - ahead[1]), retraining_exits=exits)
         resident_open = flows.labour_force(y["opening_pop"], old)
         s.rates, s.uplift = base, uplift
         self._record_stocks(i)
@@ -256,7 +256,7 @@ class Model:
         older_lf = by_age[:, :, line:].sum(axis=(1, 2))
         younger_lf = by_age.sum(axis=(1, 2)) - older_lf
         resident_lf = flows.labour_force(s.pop, effective)
-        active = (s.pop * (effective - s.rates)).sum(axis=(1, 2))  # people in work through retraining
+        active = flows.labour_force(s.pop, effective - s.rates)  # people in work through retraining
         talent_lf = s.talent.sum(axis=1) * self.talent_rate
         imported = s.imported.sum(axis=2)
         since = year - inp.demand_base_year  # upgrading moves the shares of workers as of requirements
@@ -277,7 +277,7 @@ class Model:
         female = (s.pop[:, 0] * effective[:, 0]).sum(axis=1) + (talent_lf * self.female_share["talent"]
                                                               + imported.sum(axis=1) * self.female_share["imported"])
         rec.metric(i, labour_force=labour, resident_labour_force=resident_lf, talent_labour_force=talent_lf,
-                   labour_force_female=female, labour_force_60plus=(s.pop * effective)[:, :, 60:].sum(axis=(1, 2)),
+                   labour_force_female=female, labour_force_60plus=flows.labour_force(s.pop[:, :, 60:], effective[:, :, 60:]),
                    imported_workers=imported.sum(axis=1), retraining_active=active,
                    population=s.pop.sum(axis=(1, 2)) + others, fdh=np.full(p.runs, fdh), population_15plus=adults,
                    requirement=required.sum(axis=1), shortage=required.sum(axis=1) - supply.sum(axis=1),

@@ -123,8 +123,9 @@ def participation_rates(base: np.ndarray, level: np.ndarray, trend_pp, women_pp:
 
 
 def labour_force(pop: np.ndarray, rates: np.ndarray) -> np.ndarray:
-    """Persons in the labour force (R,): sum over sex and age of P x p."""
-    return (pop * rates).sum(axis=(1, 2))
+    """Persons in the labour force (R,): sum over sex and age of P x p (each run summed in the
+    same order whatever the batch size)."""
+    return np.einsum("rsa,rsa->r", pop, rates)
 
 
 # --- talent schemes -----------------------------------------------------------------------

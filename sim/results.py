@@ -61,8 +61,9 @@ class Results:
     def ledger_row(self, stock: str, i: int, opening: np.ndarray, closing: np.ndarray, **flows: np.ndarray) -> None:
         """Record a stock's opening, its named flows (inflows > 0, outflows < 0) and closing for year i."""
         for item, value in {"opening": opening, **flows, "closing": closing}.items():
-            series = self.ledger.setdefault((stock, item), np.full(self.metrics["labour_force"].shape, np.nan))
-            series[:, i] = value
+            if (stock, item) not in self.ledger:  # allocate once, not every year
+                self.ledger[(stock, item)] = np.full(self.metrics["labour_force"].shape, np.nan)
+            self.ledger[(stock, item)][:, i] = value
 
     def stocks(self) -> list[str]:
         return list(dict.fromkeys(stock for stock, _ in self.ledger))
