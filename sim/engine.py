@@ -171,7 +171,8 @@ class Model:
         rec.ledger_row("child_population", i, child(pop), child(new), births=births, deaths=-child(dead),
                        resident_net_migration=child(moved), one_way_permits=child(owp),
                        naturalisation=child(self.year["naturalised"]), entry_at_15=-entry)
-        rec.metric(i, births=births, births_at_tfr1=at_tfr1, deaths=dead.sum(axis=(1, 2)), resident_net_migration=moved.sum(axis=(1, 2)))
+        rec.metric(i, births=births, births_at_tfr1=at_tfr1, deaths=dead.sum(axis=(1, 2)),
+                   resident_net_migration=moved.sum(axis=(1, 2)))
         self.year.update(opening_pop=pop, dead=dead, moved=moved, owp=owp, before_ageing=before_ageing)
         s.pop = new
 

@@ -264,7 +264,8 @@ def supply_by_group(resident_lf: np.ndarray, older_lf: np.ndarray, talent_lf: np
     """Labour supply by occupation group (R, G), persons.
 
     Resident workers of the cohorts under 60 (resident_lf) and aged 60+ (older_lf) in the demand
-    base year by the shares of their group (R, G) or (G,), talents by the talent shares; imported workers (R, G) as they are; people
+    base year by the shares of their group (R, G) or (G,), talents by the talent shares; imported
+    workers (R, G) as they are; people
     activated by retraining by the groups the courses train for; movers leave their groups in
     proportion to `origin` (the resident shares of the groups trainees may come from, summing
     to 1) and arrive by the training shares.

@@ -528,7 +528,8 @@ TARGET_METRICS = ("labour_force", "labour_force_female", "labour_force_60plus")
 
 
 def _targets(rows: list[dict], path: Path) -> list[dict]:
-    """targets.csv rows (labour force, its women, its workers aged 60+) with `tolerance` (persons > 0) as a number and `chosen` yes or no."""
+    """targets.csv rows (labour force, its women, its workers aged 60+) with `tolerance` (persons > 0)
+    as a number and `chosen` yes or no."""
     for row in rows:
         try:
             row["tolerance"] = float(row.get("tolerance") or "nan")

@@ -12,8 +12,9 @@ import numpy as np
 
 from sim.occupation import OCCUPATIONS
 
-STOCK_METRICS = ("labour_force", "labour_force_female", "labour_force_60plus", "resident_labour_force", "talent_labour_force", "imported_workers",
-                 "retraining_active", "population", "fdh", "population_15plus", "requirement", "shortage",
+STOCK_METRICS = ("labour_force", "labour_force_female", "labour_force_60plus", "resident_labour_force",
+                 "talent_labour_force", "imported_workers", "retraining_active", "population", "fdh",
+                 "population_15plus", "requirement", "shortage",
                  "talent_stock", "participation_rate")
 FLOW_METRICS = ("talent_arrivals", "talent_extensions", "talent_departures", "naturalisations",
                 "retraining_placements", "births", "deaths", "resident_net_migration", "births_at_tfr1")

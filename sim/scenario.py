@@ -225,40 +225,29 @@ class Uncertainties(Strict):
         Uncertainty(value=0.0), description="relative error of each group's part of the observed 2023 shortage "
                                             "(sd, lognormal, renormalised to the total)")
 
-    @field_validator("gdp_growth")
-    @classmethod
-    def _range_0(cls, u: Uncertainty) -> Uncertainty:
-        return _bounded(-0.5, 0.5, "a growth rate a year, e.g. 0.032", 0.1)(u)
+    @model_validator(mode="after")
+    def _in_range(self) -> "Uncertainties":
+        for name, (lo, hi, what, max_sd) in UNCERTAINTY_RANGES.items():
+            try:
+                _bounded(lo, hi, what, max_sd)(getattr(self, name))
+            except LocatedValueError as exc:
+                raise LocatedValueError(str(exc), name, *exc.subpath) from None
+        return self
 
-    @field_validator("resident_net_migration")
-    @classmethod
-    def _range_1(cls, u: Uncertainty) -> Uncertainty:
-        return _bounded(-1e6, 1e6, "persons a year within +/-1,000,000", 1e6)(u)
 
-    @field_validator("one_way_permits")
-    @classmethod
-    def _range_2(cls, u: Uncertainty) -> Uncertainty:
-        return _bounded(0, 2e5, "persons a year in [0, 200,000]", 1e5)(u)
-
-    @field_validator("participation_trend")
-    @classmethod
-    def _range_3(cls, u: Uncertainty) -> Uncertainty:
-        return _bounded(-5, 5, "percentage points a year in [-5, 5]", 5)(u)
-
-    @field_validator("participation_projection", "mortality_scale", "fertility", "talent_arrivals")
-    @classmethod
-    def _range_4(cls, u: Uncertainty) -> Uncertainty:
-        return _bounded(0, 10, "a multiplier in [0, 10]", 5)(u)
-
-    @field_validator("extension_rate")
-    @classmethod
-    def _range_5(cls, u: Uncertainty) -> Uncertainty:
-        return _bounded(-1, 1, "a shift of a share in [-1, 1]", 1)(u)
-
-    @field_validator("occupation_shares", "shortage_split")
-    @classmethod
-    def _range_6(cls, u: Uncertainty) -> Uncertainty:
-        return _bounded(-2, 2, "a relative (log) error in [-2, 2]", 2)(u)
+UNCERTAINTY_RANGES = {  # name -> (lowest, highest central value or bound, what is expected, largest sd)
+    "gdp_growth": (-0.5, 0.5, "a growth rate a year, e.g. 0.032", 0.1),
+    "resident_net_migration": (-1e6, 1e6, "persons a year within +/-1,000,000", 1e6),
+    "one_way_permits": (0, 2e5, "persons a year in [0, 200,000]", 1e5),
+    "participation_trend": (-5, 5, "percentage points a year in [-5, 5]", 5),
+    "participation_projection": (0, 10, "a multiplier in [0, 10]", 5),
+    "mortality_scale": (0, 10, "a multiplier in [0, 10]", 5),
+    "fertility": (0, 10, "a multiplier in [0, 10]", 5),
+    "talent_arrivals": (0, 10, "a multiplier in [0, 10]", 5),
+    "extension_rate": (-1, 1, "a shift of a share in [-1, 1]", 1),
+    "occupation_shares": (-2, 2, "a relative (log) error in [-2, 2]", 2),
+    "shortage_split": (-2, 2, "a relative (log) error in [-2, 2]", 2),
+}
 
 
 class Target(Strict):

@@ -116,7 +116,8 @@ def quiet_inputs(base: Inputs) -> Inputs:
 
 def first_years(params: Params, n: int) -> Params:
     """`params` cut to its first n years."""
-    cut = {f.name: getattr(params, f.name)[:, :n] for f in fields(Params) if f.name in PER_YEAR + ("imported_arrivals", "moves_from")}
+    cut = {f.name: getattr(params, f.name)[:, :n] for f in fields(Params)
+           if f.name in PER_YEAR + ("imported_arrivals", "moves_from")}
     return replace(params, years=params.years[:n], **cut)
 
 
