@@ -188,3 +188,10 @@ def test_lever_responses_are_monotone(path, values, inputs):
     assert (np.diff(paths[:, ahead], axis=0) >= -1e-6).all()
     assert (np.diff(paths[:, ahead][:, -1]) > 0).all()
     assert (paths[:, ~ahead] == paths[0, ~ahead]).all()
+
+
+def test_baseline_migration_is_the_calibrations_csd_consistent_value(inputs):
+    """The baseline's resident_net_migration is the value `simulate calibrate` derives from C&SD's
+    net movement (calibration/hk.yaml resident_migration_csd), to the person."""
+    stated = load(BASELINE).scenario.uncertainties.resident_net_migration.value
+    assert stated == round(inputs.param("resident_migration_csd"))
