@@ -62,7 +62,7 @@ def labour_force(results: Results, observed: dict[int, float], last_observed: in
                    label="observed (calibration targets)")
     ax.axvspan(years[0], last_observed, color="grey", alpha=0.08, label="back-cast (history)")
     ax.set(title=title, xlabel="year (mid-year)", ylabel="labour force excl. FDH (million persons)")
-    ax.legend(loc="lower left", frameon=False)
+    ax.legend(loc="best", frameon=False)
     return _save(fig, folder, "labour_force")
 
 

@@ -86,6 +86,7 @@ class Model:
         self.talent_rate = float(par("talent_participation"))
         self.elasticity = float(par("employment_elasticity"))
         self.drift = par("occupational_drift")
+        self.drift_halflife = float(par("occupational_drift_halflife"))
         self.retraining_shares = inputs.shares["retraining"]
         self.female_share = {k: float(inputs.profiles[k][0].sum()) for k in ("talent", "imported")}
         imported = np.zeros((runs, len(inputs.shares["talent"]), width))
@@ -260,17 +261,18 @@ class Model:
         active = flows.labour_force(s.pop, effective - s.rates)  # people in work through retraining
         talent_lf = s.talent.sum(axis=1) * self.talent_rate
         imported = s.imported.sum(axis=2)
-        since = year - inp.demand_base_year  # upgrading moves the shares of workers as of requirements
-        shares = {"resident": flows.drifted(p.resident_shares, self.drift, since),
-                  "resident_60plus": flows.drifted(p.older_shares, self.drift, since), "talent": inp.shares["talent"],
-                  "retraining": self.retraining_shares}
+        # upgrading moves the requirement's shares and, alike, those of the cohorts under 60 in the
+        # base year (the older ones keep their mix as they retire)
+        since = flows.drift_years(year - inp.demand_base_year, self.drift_halflife)
+        shares = {"resident": flows.drifted(p.resident_shares, self.drift, since), "resident_60plus": p.older_shares,
+                  "talent": inp.shares["talent"], "retraining": self.retraining_shares}
         supply = flows.supply_by_group(younger_lf, older_lf, talent_lf, imported, active, s.movers, shares,
                                        self._origin(i))
         if year == inp.demand_base_year:
             s.required, s.output = supply + p.shortage_base, np.ones(p.runs)
         elif year > inp.demand_base_year:
             s.output = s.output * (1.0 + p.gdp_growth[:, i])
-        required = flows.requirement(s.required, s.output, self.elasticity, self.drift, year - inp.demand_base_year)
+        required = flows.requirement(s.required, s.output, self.elasticity, self.drift, since)
         labour = resident_lf + talent_lf + imported.sum(axis=1)
         others = s.talent.sum(axis=1) + s.imported.sum(axis=(1, 2))
         adults = s.pop[:, :, flows.ADULT:].sum(axis=(1, 2)) + others

@@ -238,39 +238,51 @@ def movers_step(movers: np.ndarray, moves: np.ndarray, exit_rate: float) -> dict
 
 # --- demand -------------------------------------------------------------------------------
 
-def drifted(shares: np.ndarray, drift: np.ndarray, years: int) -> np.ndarray:
-    """Occupation shares (..., G) after `years` of relative drift (G,) a year, renormalised:
-    s_g(t) proportional to s_g x exp(drift_g x t)."""
+def drift_years(years: int, halflife: float) -> float:
+    """Years of drift accumulated `years` after the base year when the drift halves every
+    `halflife` years: sum_{k=1..n} h^(k-1), h = 0.5^(1/halflife); before the base year, -n."""
+    if years <= 0:
+        return float(years)
+    h = 0.5 ** (1.0 / halflife)
+    return (1.0 - h ** years) / (1.0 - h)
+
+
+def drifted(shares: np.ndarray, drift: np.ndarray, years: float) -> np.ndarray:
+    """Occupation shares (..., G) after `years` (see drift_years) of relative drift (G,) a year,
+    renormalised: s_g(t) proportional to s_g x exp(drift_g x t)."""
     moved = shares * np.exp(drift * years)
     return moved / moved.sum(axis=-1, keepdims=True)
 
 
 def requirement(base: np.ndarray, output_index: np.ndarray, elasticity: float, drift: np.ndarray,
-                years_since_base: int) -> np.ndarray:
+                years_since_base: float) -> np.ndarray:
     """Manpower requirement by group (R, G) in a year at or after the demand base year.
 
     N(t) = N(base) x (Y_t / Y_base) ^ elasticity: the total grows with real output (an
     employment elasticity below 1: productivity takes the rest); the groups' shares drift by
     `drift` (G,) a year, s_g(t) proportional to s_g x exp(drift_g x t), renormalised (occupational
-    upgrading). base (R, G) persons in the base year; output_index (R,) Y_t / Y_base.
+    upgrading; t in years of drift, see drift_years). base (R, G) persons in the base year;
+    output_index (R,) Y_t / Y_base.
     """
     total = base.sum(axis=1) * output_index ** elasticity
     return total[:, None] * drifted(base, drift, years_since_base)
 
 
-def supply_by_group(resident_lf: np.ndarray, older_lf: np.ndarray, talent_lf: np.ndarray, imported: np.ndarray,
+def supply_by_group(younger_lf: np.ndarray, older_lf: np.ndarray, talent_lf: np.ndarray, imported: np.ndarray,
                     active: np.ndarray, movers: np.ndarray, shares: dict[str, np.ndarray],
                     origin: np.ndarray) -> np.ndarray:
     """Labour supply by occupation group (R, G), persons.
 
-    Resident workers of the cohorts under 60 (resident_lf) and aged 60+ (older_lf) in the demand
+    Resident workers of the cohorts under 60 (younger_lf) and aged 60+ (older_lf) in the demand
     base year by the shares of their group (R, G) or (G,), talents by the talent shares; imported
-    workers (R, G) as they are; people
-    activated by retraining by the groups the courses train for; movers leave their groups in
-    proportion to `origin` (the resident shares of the groups trainees may come from, summing
-    to 1) and arrive by the training shares.
+    workers (R, G) as they are; people activated by retraining by the groups the courses train
+    for; movers leave their groups in proportion to `origin` (the resident shares of the groups
+    trainees may come from, summing to 1), never more than a group's resident workers, and arrive
+    by the training shares.
     """
-    resident, older = np.atleast_2d(shares["resident"]), np.atleast_2d(shares["resident_60plus"])
+    residents = younger_lf[:, None] * np.atleast_2d(shares["resident"]) + older_lf[:, None] * np.atleast_2d(
+        shares["resident_60plus"])
     train = shares["retraining"][None]
-    return (resident_lf[:, None] * resident + older_lf[:, None] * older + talent_lf[:, None] * shares["talent"][None]
-            + imported + active[:, None] * train + movers[:, None] * (train - np.atleast_2d(origin)))
+    moved = np.minimum(movers[:, None] * np.atleast_2d(origin), residents)
+    return (residents + talent_lf[:, None] * shares["talent"][None] + imported + active[:, None] * train
+            + moved.sum(axis=1, keepdims=True) * train - moved)

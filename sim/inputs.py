@@ -114,8 +114,8 @@ class Inputs:
     observed: dict[str, dict[int, float]]  # flows.csv as read: metric -> {year: value}
     shares: dict[str, np.ndarray]  # resident (under 60), resident_60plus, talent, retraining -> (G,)
     shortage_base: np.ndarray     # (G,) persons, demand base year
+    shortage_assumed: np.ndarray  # (G,) True where that group's base-year shortage is assumed (confidence L)
     census: dict                  # year, bands [(sex, lo, hi, persons incl. FDH)] of population_sex
-    bands: list[dict]             # rows of population_bands.csv (checks only)
     params: dict[str, Any]        # parameter name -> value
     targets: list[dict]           # rows of targets.csv
     official: list[dict]          # rows of official.csv
@@ -125,10 +125,6 @@ class Inputs:
 
     def param(self, name: str) -> Any:
         return self.params[name]
-
-    @property
-    def first_projection_year(self) -> int:
-        return self.last_observed + 1
 
 
 REQUIRED_PARAMETERS = (
@@ -140,6 +136,7 @@ REQUIRED_PARAMETERS = (
     "talent_participation", "history_extension_rate", "history_first_visa_years", "history_renewal_visa_years",
     "history_contract_years", "history_completion_rate", "history_placement_rate", "history_activation_share",
     "placement_tied_share", "retraining_exit_rate", "employment_elasticity", "occupational_drift",
+    "occupational_drift_halflife",
     "gdp_growth_observed", "fertility_level",
 )
 
@@ -219,8 +216,9 @@ def load(path: str | Path, extra: dict[str, Any] | None = None) -> Inputs:
         observed=observed,
         shares=shares,
         shortage_base=_by_group(tables["occupations"], "shortage", files["occupations"]),
+        shortage_assumed=np.array([any(r["metric"] == "shortage" and r.get("occupation") == g and r["confidence"] == "L"
+                                       for r in tables["occupations"]) for g in OCCUPATIONS]),
         census=census,
-        bands=tables["population_bands"],
         params=params,
         targets=_targets(tables["targets"], files["targets"]),
         official=_official(tables["official"], files["official"]),
@@ -459,6 +457,7 @@ RANGES = {  # parameter -> (low, high, what): checked when a calibration file is
     "placement_tied_share": (0.0, 1.0, "a share in [0, 1]"),
     "retraining_exit_rate": (0.01, 1.0, "a share a year in [0.01, 1]"),
     "employment_elasticity": (0.0, 2.0, "an elasticity in [0, 2]"),
+    "occupational_drift_halflife": (0.1, 1000.0, "years in [0.1, 1000]"),
     "fertility_level": (0.1, 10.0, "a multiplier in [0.1, 10]"),
 }
 

@@ -119,8 +119,10 @@ def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
     tied = lev.retraining.placement_tied_share
     return Params(
         years=years,
-        talent_arrivals=per_year(lev.talent.arrivals, h.talent_arrivals),
-        extension_rate=per_year(lev.talent.extension_rate, p("history_extension_rate")),
+        talent_arrivals=per_year(lev.talent.arrivals, h.talent_arrivals) * np.where(observed, 1.0,
+                                                                                   max(_central(unc.talent_arrivals), 0)),
+        extension_rate=np.clip(per_year(lev.talent.extension_rate, p("history_extension_rate"))
+                               + np.where(observed, 0.0, _central(unc.extension_rate)), 0.0, 1.0),
         first_visa_years=per_run(lev.talent.first_visa_years).astype(np.int64),
         renewal_visa_years=per_run(lev.talent.renewal_visa_years).astype(np.int64),
         retraining_places=per_year(lev.retraining.places, h.retraining_places),

@@ -245,8 +245,8 @@ UNCERTAINTY_RANGES = {  # name -> (lowest, highest central value or bound, what 
     "fertility": (0, 10, "a multiplier in [0, 10]", 5),
     "talent_arrivals": (0, 10, "a multiplier in [0, 10]", 5),
     "extension_rate": (-1, 1, "a shift of a share in [-1, 1]", 1),
-    "occupation_shares": (-2, 2, "a relative (log) error in [-2, 2]", 2),
-    "shortage_split": (-2, 2, "a relative (log) error in [-2, 2]", 2),
+    "occupation_shares": (0, 0, "0: a relative error centred on the data (set its sd)", 0.5),
+    "shortage_split": (0, 0, "0: a relative error centred on the data (set its sd)", 1),
 }
 
 

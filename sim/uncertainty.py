@@ -4,8 +4,10 @@ Every draw keeps the observed history (sim.params puts it into every run): uncer
 from the first projection year only, so the central run and all draws agree on every observed
 year. A normal uncertainty is a path of yearly deviations with persistence (AR(1)), so GDP
 growth varies year to year around its path instead of one permanent rate; occupation shares
-and the 2023 split of the shortage by group (both unobserved but for two groups) are drawn as
-relative (lognormal) errors, renormalised.
+and the part of the 2023 shortage split that is assumed (all groups but the two MP2023
+published) are drawn as relative (lognormal) errors, renormalised. These group splits are not
+observed: they vary between draws in every year, while every observed total (and the published
+2023 group shortages) stays as observed.
 
 One seed, passed explicitly: `numpy.random.default_rng(SeedSequence(seed))`; all N draws are
 made up front in a fixed order (each uncertainty as declared), so the same scenario,
@@ -81,9 +83,11 @@ def sample(central: Params, scenario: Scenario, inputs: Inputs, n: int, seed: in
     if _varies(unc.occupation_shares):
         shares = np.exp(_relative(rng, unc.occupation_shares, n))
         resident, older = _normalised(resident * shares), _normalised(older * shares)
-    if _varies(unc.shortage_split):
-        split = base * np.exp(_relative(rng, unc.shortage_split, n))
-        base = split * base.sum(axis=1, keepdims=True) / split.sum(axis=1, keepdims=True)
+    if _varies(unc.shortage_split):  # only the groups whose 2023 shortage is assumed; their total kept
+        assumed = inputs.shortage_assumed
+        split = np.where(assumed, base * np.exp(_relative(rng, unc.shortage_split, n)), base)
+        scale = (base * assumed).sum(axis=1, keepdims=True) / (split * assumed).sum(axis=1, keepdims=True)
+        base = np.where(assumed, split * scale, base)
     return replace(
         batch,
         gdp_growth=shifted(batch.gdp_growth, "gdp_growth", -0.49, 0.49),
@@ -102,15 +106,13 @@ def sample(central: Params, scenario: Scenario, inputs: Inputs, n: int, seed: in
 
 
 def _varies(u: Uncertainty) -> bool:
-    """Whether a relative (log) error changes anything: drawn, or a fixed non-zero error."""
-    return u.dist != "fixed" or float(u.value) != 0.0
+    """Whether a relative (log) error is drawn (its central value is 0 by validation)."""
+    return u.dist == "normal" and u.sd > 0
 
 
 def _relative(rng: np.random.Generator, u: Uncertainty, n: int) -> np.ndarray:
-    """(n, G) log errors of group quantities: the central value plus N(0, sd) for each group."""
-    if u.dist == "fixed" or u.sd == 0:
-        return np.full((n, len(OCCUPATIONS)), float(u.value))
-    return float(u.value) + u.sd * rng.standard_normal((n, len(OCCUPATIONS)))
+    """(n, G) log errors of group quantities: N(0, sd) for each group."""
+    return u.sd * rng.standard_normal((n, len(OCCUPATIONS)))
 
 
 def _normalised(shares: np.ndarray) -> np.ndarray:
