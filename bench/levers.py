@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = (  # path, baseline value, step, unit of the step
-    ("levers.talent.arrivals", 65000, 10000, "10,000 arrivals a year"),
+    ("levers.talent.arrivals", 71000, 10000, "10,000 arrivals a year"),
     ("levers.talent.extension_rate", 0.51, 0.1, "0.1 of expiring visas extended"),
     ("levers.retraining.places", 145000, 10000, "10,000 training places a year"),
     ("levers.importation.workers.skilled_technical", 6000, 10000, "10,000 imported workers a year"),
