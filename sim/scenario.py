@@ -228,12 +228,19 @@ class Uncertainties(Strict):
     @model_validator(mode="after")
     def _in_range(self) -> "Uncertainties":
         for name, (lo, hi, what, max_sd) in UNCERTAINTY_RANGES.items():
+            value = getattr(self, name).value
+            if name not in DATED and isinstance(value, Mapping):  # located at its latest date: the one added
+                raise LocatedValueError("takes a single central value, not {year: value}; dated paths are for "
+                                        f"{', '.join(DATED)}", name, "value", max(value))
             try:
                 _bounded(lo, hi, what, max_sd)(getattr(self, name))
             except LocatedValueError as exc:
                 raise LocatedValueError(str(exc), name, *exc.subpath) from None
         return self
 
+
+DATED = ("gdp_growth", "resident_net_migration", "one_way_permits")
+"""Uncertainties whose central value may be a dated path; the others are one number for every year."""
 
 UNCERTAINTY_RANGES = {  # name -> (lowest, highest central value or bound, what is expected, largest sd)
     "gdp_growth": (-0.5, 0.5, "a growth rate a year, e.g. 0.032", 0.1),

@@ -195,3 +195,13 @@ def test_baseline_migration_is_the_calibrations_csd_consistent_value(inputs):
     net movement (calibration/hk.yaml resident_migration_csd), to the person."""
     stated = load(BASELINE).scenario.uncertainties.resident_net_migration.value
     assert stated == round(inputs.param("resident_migration_csd"))
+
+
+def test_dated_value_on_a_single_valued_uncertainty_is_refused_in_the_scenario():
+    """Only GDP growth, residents' migration and one-way permits take dated paths; a dated value on
+    another uncertainty is a scenario error at its key (not a calibration error)."""
+    from sim.errors import InputError
+
+    with pytest.raises(InputError, match="single central value") as info:
+        load(BASELINE, ("uncertainties.mortality_scale.value.2030=1.2",))
+    assert info.value.file == "--set" and info.value.key == "uncertainties.mortality_scale.value[2030]"
