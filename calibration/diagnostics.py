@@ -102,7 +102,7 @@ def census_rows(results, data) -> list[dict]:
     i = int(np.searchsorted(results.years, year))
     if i >= results.years.size or results.years[i] != year:
         return []
-    model = results_by_age(results, data, i) + fdh_by_age(data.history.fdh[i], data.params)
+    model = results.population_by_age[0, i] + fdh_by_age(data.history.fdh[i], data.params)
     bands = merged_bands(data.census["bands"])
     rows = []
     for sex, lo, hi, value in bands:
@@ -124,12 +124,6 @@ def merged_bands(bands: list) -> list:
             own = [(own[0][0], own[1][1], own[0][2] + own[1][2])] + own[2:] if own[0][1] < 6 else own
         out += [(sex, lo, hi, v) for lo, hi, v in own]
     return out
-
-
-def results_by_age(results, data, i: int) -> np.ndarray:
-    """Residents + talents + imported workers (2, A) in year index i of a batch-of-one run, from
-    the resident stock recorded by age."""
-    return results.population_by_age[0, i]
 
 
 def _cell(value) -> str:

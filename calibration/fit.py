@@ -237,7 +237,7 @@ def fertility_level(fit: Fit) -> tuple[float, list[dict]]:
 
 def csd_migration(fit: Fit, scenario: Scenario, level: float) -> dict:
     """Residents' net migration a year (projection) that makes total net movement C&SD's baseline
-    (official.csv `net_movement`, cumulative from the year after its base): C&SD's total less the
+    (official.csv `net_movement`, cumulative from mid-year `since` to mid-year `year`): C&SD's total less the
     observed net movement since its base, less what the other flows bring over the projection
     (one-way permits, talents, imported workers, FDH), spread evenly over the projection years.
     Net movement = change of (population + FDH) - births + deaths, which is linear in it."""
@@ -245,7 +245,7 @@ def csd_migration(fit: Fit, scenario: Scenario, level: float) -> dict:
     row = next((r for r in inputs.official if r["metric"] == "net_movement"), None)
     if row is None:
         raise InputError(inputs.files[0], "official.csv has no net_movement row (C&SD's cumulative net movement)")
-    end, base = int(row["year"]), int(row["low"]) if row.get("low") else 2021
+    end, base = int(row["year"]), int(row["since"])
     zero = scenario.model_copy(update={"years": scenario.years.model_copy(update={"end": end})})
     zero = zero.model_copy(update={"uncertainties": zero.uncertainties.model_copy(update={
         "resident_net_migration": zero.uncertainties.resident_net_migration.model_copy(update={"value": 0.0})})})

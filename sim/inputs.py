@@ -550,7 +550,8 @@ OFFICIAL_METRICS = ("supply", "requirement", "shortage", "population", "net_move
 
 
 def _official(rows: list[dict], path: Path) -> list[dict]:
-    """official.csv rows: published paths to compare with (never fitted); low/high optional."""
+    """official.csv rows: published paths to compare with (never fitted); low/high optional; a
+    cumulative net_movement row names the year it counts from in `since`."""
     for row in rows:
         if row["metric"] not in OFFICIAL_METRICS:
             raise InputError(path, f"metric {row['metric']!r} is not one of {', '.join(OFFICIAL_METRICS)}",
@@ -561,6 +562,8 @@ def _official(rows: list[dict], path: Path) -> list[dict]:
                 row[col] = float(text) if text else None
             except ValueError:
                 raise InputError(path, f"{col} {text!r} is not a number", line=row["_line"], key=col) from None
+        if row["metric"] == "net_movement":
+            row["since"] = _int(row, "since", path)  # the mid-year the cumulation starts from
     return rows
 
 

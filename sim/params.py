@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from sim.history import linear_path
 from sim.inputs import Inputs
 from sim.occupation import OCCUPATIONS
 from sim.scenario import Scenario
@@ -88,8 +89,6 @@ def _history_on(inputs: Inputs, years: np.ndarray, series: np.ndarray) -> np.nda
 
 def tfr_path(inputs: Inputs, years: np.ndarray) -> np.ndarray:
     """(Y,) TFR: linear between the dated points of the calibration (births per woman)."""
-    from sim.history import linear_path
-
     return linear_path(inputs.tfr, years) * float(inputs.param("fertility_level"))
 
 
@@ -120,9 +119,9 @@ def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
     return Params(
         years=years,
         talent_arrivals=per_year(lev.talent.arrivals, h.talent_arrivals) * np.where(observed, 1.0,
-                                                                                   max(_central(unc.talent_arrivals), 0)),
+                                                                                   max(float(unc.talent_arrivals.value), 0)),
         extension_rate=np.clip(per_year(lev.talent.extension_rate, p("history_extension_rate"))
-                               + np.where(observed, 0.0, _central(unc.extension_rate)), 0.0, 1.0),
+                               + np.where(observed, 0.0, float(unc.extension_rate.value)), 0.0, 1.0),
         first_visa_years=per_run(lev.talent.first_visa_years).astype(np.int64),
         renewal_visa_years=per_run(lev.talent.renewal_visa_years).astype(np.int64),
         retraining_places=per_year(lev.retraining.places, h.retraining_places),
@@ -140,11 +139,11 @@ def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
         owp_arrivals=per_year(unc.one_way_permits.value, h.owp),
         gdp_growth=with_history(np.broadcast_to(expand(unc.gdp_growth.value, years), (runs, years.size)), gdp,
                                 observed),
-        tfr=np.broadcast_to(tfr_path(inputs, years) * np.where(observed, 1.0, _central(unc.fertility)),
+        tfr=np.broadcast_to(tfr_path(inputs, years) * np.where(observed, 1.0, float(unc.fertility.value)),
                             (runs, years.size)).copy(),
-        participation_trend=per_run(_central(unc.participation_trend)),
-        participation_projection=per_run(_central(unc.participation_projection)),
-        mortality_scale=per_run(_central(unc.mortality_scale)),
+        participation_trend=per_run(float(unc.participation_trend.value)),
+        participation_projection=per_run(float(unc.participation_projection.value)),
+        mortality_scale=per_run(float(unc.mortality_scale.value)),
         participation_scale=per_run(p("participation_scale")),
         participation_female=per_run(p("participation_female")),
         participation_older=per_run(p("participation_older")),
@@ -154,13 +153,6 @@ def build(scenario: Scenario, inputs: Inputs, runs: int = 1) -> Params:
         older_shares=np.tile(inputs.shares["resident_60plus"], (runs, 1)),
         shortage_base=np.tile(inputs.shortage_base, (runs, 1)),
     )
-
-
-def _central(u) -> float:
-    """The central value of an uncertainty that takes a single number."""
-    if isinstance(u.value, dict):
-        raise ValueError("this uncertainty takes a single central value, not {year: value}")
-    return float(u.value)
 
 
 CALIBRATED_FIELDS = {"participation_scale": "participation_scale", "participation_female": "participation_female",

@@ -72,8 +72,11 @@ def sample(central: Params, scenario: Scenario, inputs: Inputs, n: int, seed: in
         return out
 
     def scaled(values: np.ndarray, name: str) -> np.ndarray:
+        """values (already x the central multiplier c) x (c + deviation) / c, never below 0."""
+        central = float(getattr(unc, name).value)
         out = values.copy()
-        out[:, ahead] = out[:, ahead] * np.clip(1.0 + drawn[name][:, :k], 0.0, None)
+        if central > 0:
+            out[:, ahead] = out[:, ahead] * np.clip(1.0 + drawn[name][:, :k] / central, 0.0, None)
         return out
 
     def first(name: str) -> np.ndarray:

@@ -175,3 +175,16 @@ def test_cli_run_with_draws_writes_bands_and_fan_charts(tmp_path):
 
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["draws"] == 50 and manifest["seed"] == 2024
+
+
+def test_multiplier_draws_stay_in_their_stated_range():
+    """A uniform multiplier with a central value other than 1 draws within [low, high] of the lever
+    (the draw is relative to the central value, not to 1)."""
+    loaded = load(BASELINE, ("uncertainties.talent_arrivals={value: 1.2, dist: uniform, low: 1.0, high: 1.4}",))
+    inputs = runner.prepare(loaded)
+    central = build(loaded.scenario, inputs)
+    batch = uncertainty.sample(central, loaded.scenario, inputs, 200, seed=3)
+    ahead = batch.years > inputs.last_observed
+    factor = batch.talent_arrivals[:, ahead] / (central.talent_arrivals[0, ahead] / 1.2)
+    assert factor.min() >= 1.0 - 1e-12 and factor.max() <= 1.4 + 1e-12
+    assert factor.min() < 1.05 and factor.max() > 1.35
