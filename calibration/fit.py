@@ -26,7 +26,7 @@ from sim import inputs as inputs_module
 from sim.engine import simulate
 from sim.errors import InputError
 from sim.inputs import Inputs
-from sim.params import Params, build, with_fitted
+from sim.params import Params, build
 from sim.scenario import Scenario
 
 WEIGHTS = {"H": 1.0, "M": 0.5, "L": 0.25}
@@ -127,8 +127,8 @@ def problem(assumptions: Path, scenario: Scenario, upto: int | None = None) -> P
 
 def batch_params(prob: Problem, xs: np.ndarray) -> Params:
     """Engine parameters for a batch with one row of free parameter values per run."""
-    base = build(prob.scenario, prob.inputs, runs=xs.shape[0])
-    return with_fitted(base, {name: xs[:, k] for k, name in enumerate(prob.names)})
+    return build(prob.scenario, prob.inputs, runs=xs.shape[0],
+                 values={f"fitted.{name}": xs[:, k] for k, name in enumerate(prob.names)})
 
 
 def model_values(prob: Problem, xs: np.ndarray) -> np.ndarray:
@@ -251,7 +251,7 @@ def csd_migration(fit: Fit, scenario: Scenario, level: float) -> dict:
         "resident_net_migration": zero.uncertainties.resident_net_migration.model_copy(update={"value": 0.0})})})
     data = inputs_module.load(inputs.files[0], extra={**dict(zip(fit.problem.names, fit.x.tolist())),
                                                        "fertility_level": level})
-    results = simulate(with_fitted(build(zero, data), {n: fit.x[k:k + 1] for k, n in enumerate(fit.problem.names)}),
+    results = simulate(build(zero, data, values={f"fitted.{n}": fit.x[k:k + 1] for k, n in enumerate(fit.problem.names)}),
                        data)
     m = results.metrics
     movement = np.diff(m["population"][0] + m["fdh"][0]) - m["births"][0, 1:] + m["deaths"][0, 1:]

@@ -121,9 +121,10 @@ class Model:
         older = flows.damped_points(year, last, float(inp.param("participation_older_trend")), halflife)
         level = flows.participation_level(p.participation_scale, p.participation_female, p.participation_older,
                                           inp.participation.shape[1])
-        return flows.participation_rates(inp.participation, level, points[:, None],
-                                         women * p.participation_projection, older * p.participation_projection,
-                                         p.female_shift[:, i], p.older_shift[:, i])
+        rates = flows.participation_rates(inp.participation, level, points[:, None],
+                                          women * p.participation_projection, older * p.participation_projection,
+                                          p.female_shift[:, i], p.older_shift[:, i])
+        return flows.later_exit(rates, p.later_exit[:, i])
 
     # --- phases -----------------------------------------------------------------------
 
@@ -193,7 +194,7 @@ class Model:
         activations = placed * p.activation_share[:, i]
         out = flows.movers_step(s.movers, placed - activations, self.exit_rate)
         rec.ledger_row("retraining_movers", i, s.movers, out["movers"], moves=placed - activations, exits=-out["exits"])
-        rec.metric(i, retraining_placements=placed)
+        rec.metric(i, retraining_placements=placed, retraining_places=p.retraining_places[:, i], cost=p.cost[:, i])
         self.year["activations"] = activations
         self.year["mover_exits"] = out["exits"]
         s.movers = out["movers"]
@@ -242,6 +243,12 @@ class Model:
 
     # --- recording ----------------------------------------------------------------------
 
+    def _training(self, i: int) -> np.ndarray:
+        """(R, G) shares of the groups placed trainees go to in year i: the calibration's training
+        shares of the groups courses train for, summing to 1."""
+        train = self.retraining_shares * self.p.trains_for[:, i]
+        return train / train.sum(axis=1, keepdims=True)
+
     def _origin(self, i: int) -> np.ndarray:
         """(R, G) shares of the groups retrained movers leave in year i: the resident shares of the
         groups they may move out of, summing to 1."""
@@ -265,7 +272,7 @@ class Model:
         # base year (the older ones keep their mix as they retire)
         since = flows.drift_years(year - inp.demand_base_year, self.drift_halflife)
         shares = {"resident": flows.drifted(p.resident_shares, self.drift, since), "resident_60plus": p.older_shares,
-                  "talent": inp.shares["talent"], "retraining": self.retraining_shares}
+                  "talent": inp.shares["talent"], "retraining": self._training(i)}
         supply = flows.supply_by_group(younger_lf, older_lf, talent_lf, imported, active, s.movers, shares,
                                        self._origin(i))
         if year == inp.demand_base_year:

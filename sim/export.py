@@ -28,7 +28,7 @@ YEARLY_COLUMNS = ("year", "labour_force", "requirement", "shortage", "talent_arr
                   "population", "fdh", "resident_labour_force", "talent_labour_force", "imported_workers",
                   "retraining_active", "labour_force_female", "labour_force_60plus", "population_15plus",
                   "participation_rate", "talent_stock", "talent_departures", "naturalisations", "retraining_placements",
-                  "births", "deaths", "resident_net_migration")
+                  "births", "deaths", "resident_net_migration", "retraining_places", "cost")
 OCCUPATION_COLUMNS = ("year", "occupation", "supply", "requirement", "shortage", "openings")
 LEDGER_COLUMNS = ("year", "stock", "item", "value", "unit")
 KPI_COLUMNS = ("kpi", "year", "value", "target", "met")

@@ -122,6 +122,26 @@ def participation_rates(base: np.ndarray, level: np.ndarray, trend_pp, women_pp:
     return np.clip(rate, 0.0, 1.0)
 
 
+EXIT_AGES = 50   # first age of the exit part of the participation profile (the later_exit lever)
+
+
+def later_exit(rate: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Participation (R, 2, A) with exit from the labour force delayed by `years` (R,) >= 0.
+
+    For ages a >= EXIT_AGES the rate becomes the rate at age a - years (linear between single
+    years), as a later retirement age moves the whole exit profile later; younger ages unchanged.
+    """
+    if not years.any():
+        return rate
+    ages = np.arange(rate.shape[2])
+    source = np.where(ages[None, :] >= EXIT_AGES, ages[None, :] - years[:, None], ages[None, :])  # (R, A)
+    below = np.floor(source).astype(np.int64)
+    weight = (source - below)[:, None, :]
+    lower = np.take_along_axis(rate, np.broadcast_to(below[:, None, :], rate.shape), axis=2)
+    upper = np.take_along_axis(rate, np.broadcast_to(np.minimum(below + 1, ages[-1])[:, None, :], rate.shape), axis=2)
+    return lower * (1.0 - weight) + upper * weight
+
+
 def labour_force(pop: np.ndarray, rates: np.ndarray) -> np.ndarray:
     """Persons in the labour force (R,): sum over sex and age of P x p (each run summed in the
     same order whatever the batch size)."""
@@ -282,7 +302,7 @@ def supply_by_group(younger_lf: np.ndarray, older_lf: np.ndarray, talent_lf: np.
     """
     residents = younger_lf[:, None] * np.atleast_2d(shares["resident"]) + older_lf[:, None] * np.atleast_2d(
         shares["resident_60plus"])
-    train = shares["retraining"][None]
+    train = np.atleast_2d(shares["retraining"])
     moved = np.minimum(movers[:, None] * np.atleast_2d(origin), residents)
     return (residents + talent_lf[:, None] * shares["talent"][None] + imported + active[:, None] * train
             + moved.sum(axis=1, keepdims=True) * train - moved)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim import history, yamldoc
+from sim import history, keypath, yamldoc
 from sim.errors import InputError
 from sim.flows import ADULT, TALENT_YEARS, distribute, shift_ages
 from sim.occupation import OCCUPATIONS
@@ -157,7 +157,7 @@ def read_file(path: str | Path) -> tuple[CalibrationFile, yamldoc.Document]:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         line = next((doc.lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in doc.lines), None)
-        raise InputError(path, f"{err['msg']}", line=line, key=yamldoc.dotted(loc)) from None
+        raise InputError(path, f"{err['msg']}", line=line, key=keypath.format(loc)) from None
     if not calib.base_year < calib.last_observed_year:
         raise InputError(path, f"{calib.last_observed_year} is not after the base year {calib.base_year}",
                          line=doc.lines.get(("last_observed_year",)), key="last_observed_year")

@@ -17,8 +17,12 @@ STOCK_METRICS = ("labour_force", "labour_force_female", "labour_force_60plus", "
                  "population_15plus", "requirement", "shortage",
                  "talent_stock", "participation_rate")
 FLOW_METRICS = ("talent_arrivals", "talent_extensions", "talent_departures", "naturalisations",
-                "retraining_placements", "births", "deaths", "resident_net_migration", "births_at_tfr1")
+                "retraining_places", "retraining_placements", "births", "deaths", "resident_net_migration",
+                "births_at_tfr1", "cost")
 UNITS = {name: "persons" for name in STOCK_METRICS} | {name: "persons/year" for name in FLOW_METRICS}
+UNITS["retraining_places"] = "places/year (ERB training places)"
+UNITS["cost"] = ("HK$/year: cost of the measures, sum over levers with a unit cost of unit cost x (lever - its "
+                 "last observed level); 0 in the observed years")
 UNITS["participation_rate"] = "share: labour force over the population aged 15+ (both excl. FDH)"
 UNITS["population"] = "persons: residents of all ages excl. FDH (talents and imported workers included)"
 UNITS["births_at_tfr1"] = "persons/year: births the year's women would have at a TFR of 1 (for the fertility fit)"

@@ -77,7 +77,7 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
     spread = None
     if draws > 0:
 
-        spread, share = uncertainty.run(central, scenario, inputs, draws, seed)
+        spread, share = uncertainty.run(scenario, inputs, draws, seed)
         rows = [{**r, "probability": share[(r["kpi"], r["year"])]} for r in rows]
     now_year = min(inputs.last_observed, int(results.years[-1]))
     headline = {"now_year": now_year}

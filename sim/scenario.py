@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
-from sim import yamldoc
+from sim import keypath, variables, yamldoc
 from sim.errors import InputError
 from sim.occupation import OCCUPATIONS
 from sim.schedule import first_year
 
 METRICS = ("labour_force", "requirement", "shortage", "talent_arrivals", "talent_extensions",
-           "talent_stock", "imported_workers", "retraining_placements")
+           "talent_stock", "imported_workers", "retraining_places", "retraining_placements", "cost")
 """Yearly metrics a target may track (columns of yearly.csv)."""
 
 
@@ -36,8 +37,10 @@ class LocatedValueError(ValueError):
         self.subpath = tuple(p for p in subpath if p is not None)
 
 
-def _schedule_checker(lo: float, hi: float | None, what: str):
+def _schedule_checker(lo: float, hi: float | None, what: str, dated: bool = True):
     def check(value: Any) -> float | dict[int, float]:
+        if isinstance(value, Mapping) and not dated:
+            raise LocatedValueError(f"takes a single value for every projection year, not {{year: value}}; expected {what}")
         if isinstance(value, Mapping):
             if not value:
                 raise LocatedValueError("empty mapping; expected a value or {year: value, ...}")
@@ -68,9 +71,18 @@ def _number(value: Any, lo: float, hi: float | None, what: str, year: int | None
     return number
 
 
-Count = Annotated[Any, BeforeValidator(_schedule_checker(0, None, "a count of persons >= 0, or {year: count}"))]
-Rate = Annotated[Any, BeforeValidator(_schedule_checker(0, 1, "a rate in [0, 1], or {year: rate}"))]
-Shift = Annotated[Any, BeforeValidator(_schedule_checker(-50, 50, "percentage points in [-50, 50], or {year: points}"))]
+def _schedule(path: str) -> Any:
+    """The type of a lever or uncertainty value at `path`: a number, or {year: number} where the
+    table says the path is dated, in the table's bounds."""
+    v = variables.get(path)
+    what = v.what + (", or {year: value}" if v.dated else "")
+    return Annotated[Any, BeforeValidator(_schedule_checker(v.lo, v.hi, what, dated=v.dated))]
+
+
+def _whole(path: str, default: int) -> Any:
+    """A whole-number lever (visa or contract years) with the table's bounds."""
+    v = variables.get(path)
+    return Field(default, ge=int(v.lo), le=int(v.hi), description=f"{v.unit}: {v.what}")
 
 
 class Strict(BaseModel):
@@ -91,48 +103,64 @@ class Years(Strict):
 class Talent(Strict):
     """Talent admission schemes (TTPS, QMAS, GEP, ASMTP, IANG, TechTAS together)."""
 
-    arrivals: Count = Field(description="talents arriving a year, staying 12 months or more (persons/year)")
-    extension_rate: Rate = Field(description="share of expiring visas that are extended")
-    first_visa_years: StrictInt = Field(2, ge=1, le=7, description="length of the first visa (years)")
-    renewal_visa_years: StrictInt = Field(3, ge=1, le=7, description="length of each renewal (years)")
+    arrivals: _schedule("levers.talent.arrivals") = Field(
+        description="talents arriving a year, staying 12 months or more (persons/year)")
+    extension_rate: _schedule("levers.talent.extension_rate") = Field(
+        description="share of expiring visas that are extended")
+    first_visa_years: StrictInt = _whole("levers.talent.first_visa_years", 2)
+    renewal_visa_years: StrictInt = _whole("levers.talent.renewal_visa_years", 3)
+
+
+GROUPS = Literal[OCCUPATIONS]  # type: ignore[valid-type]
 
 
 class Retraining(Strict):
     """Employees Retraining Board courses."""
 
-    places: Count = Field(description="training places a year (persons/year)")
-    completion_rate: Rate = Field(0.9, description="share of places completed")
-    placement_rate: Rate = Field(0.7, description="share of completers placed in a job")
-    activation_share: Rate = Field(0.3, description="share of placed trainees who were outside the labour force")
-    placement_tied_share: Rate | None = Field(None, description="share of places in placement-tied courses, the only "
-                                                                "ones that place trainees [default: the calibration's]")
-    moves_from: tuple[Literal[OCCUPATIONS], ...] = Field(  # type: ignore[valid-type]
+    places: _schedule("levers.retraining.places") = Field(description="training places a year (persons/year)")
+    completion_rate: _schedule("levers.retraining.completion_rate") = Field(0.9, description="share of places completed")
+    placement_rate: _schedule("levers.retraining.placement_rate") = Field(
+        0.7, description="share of completers of placement-tied courses placed in a job")
+    activation_share: _schedule("levers.retraining.activation_share") = Field(
+        0.3, description="share of placed trainees who were outside the labour force")
+    placement_tied_share: _schedule("levers.retraining.placement_tied_share") | None = Field(
+        None, description="share of places in placement-tied courses, the only ones that place trainees "
+                          "[default: the calibration's]")
+    moves_from: tuple[GROUPS, ...] = Field(
         tuple(g for g in OCCUPATIONS if g != "managers_professionals"), min_length=1,
         description="occupation groups that placed trainees already in work move out of")
+    trains_for: tuple[GROUPS, ...] | None = Field(
+        None, min_length=1, description="occupation groups courses train for; placed trainees go to them in the "
+                                        "calibration's proportions [default: all the calibration's groups]")
 
 
 class Workers(Strict):
     """Imported workers arriving a year, by occupation group (persons/year)."""
 
-    managers_professionals: Count = 0.0
-    skilled_technical: Count = 0.0
-    service: Count = 0.0
-    manual: Count = 0.0
-    other: Count = 0.0
+    managers_professionals: _schedule("levers.importation.workers.managers_professionals") = 0.0
+    skilled_technical: _schedule("levers.importation.workers.skilled_technical") = 0.0
+    service: _schedule("levers.importation.workers.service") = 0.0
+    manual: _schedule("levers.importation.workers.manual") = 0.0
+    other: _schedule("levers.importation.workers.other") = 0.0
 
 
 class Importation(Strict):
     """Labour importation schemes (Supplementary Labour Scheme and sector schemes)."""
 
     workers: Workers = Field(default_factory=Workers)
-    contract_years: StrictInt = Field(2, ge=1, le=10, description="contract length (years); workers leave at its end")
+    contract_years: StrictInt = _whole("levers.importation.contract_years", 2)
 
 
 class Participation(Strict):
     """Measures that raise participation, as shifts of the participation rate."""
 
-    female_shift: Shift = Field(0.0, description="percentage points added for women aged 25-59")
-    older_shift: Shift = Field(0.0, description="percentage points added for people aged 60-69")
+    female_shift: _schedule("levers.participation.female_shift") = Field(
+        0.0, description="percentage points added for women aged 25-59")
+    older_shift: _schedule("levers.participation.older_shift") = Field(
+        0.0, description="percentage points added for people aged 60-69")
+    later_exit: _schedule("levers.participation.later_exit") = Field(
+        0.0, description="years by which the age profile of participation at ages 50+ moves later (e.g. a "
+                         "later retirement age): the rate at age a becomes the rate at age a - later_exit")
 
 
 class Levers(Strict):
@@ -161,7 +189,7 @@ class Uncertainty(Strict):
     @field_validator("value", mode="before")
     @classmethod
     def _value(cls, value: Any) -> Any:
-        return _schedule_checker(-math.inf, None, "a number, or {year: number}")(value)
+        return _schedule_checker(-math.inf, None, "a number, or {year: number}", dated=True)(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Uncertainty":
@@ -174,27 +202,32 @@ class Uncertainty(Strict):
                 raise ValueError(f"uniform needs low <= value <= high; got low {low}, value {self.value}, high {high}")
         return self
 
-    def values(self) -> list[float]:
-        """The central value(s) and bounds given (for range checks)."""
-        central = list(self.value.values()) if isinstance(self.value, Mapping) else [self.value]
-        return central + [v for v in (self.low, self.high) if v is not None]
+    def central(self, group: str | None = None) -> Any:
+        """The central value (a number or {year: number}); of one group for a grouped uncertainty."""
+        return self.value
 
 
-def _bounded(lo: float, hi: float, what: str, max_sd: float | None = None):
-    """A validator: every central value and bound of an uncertainty in [lo, hi]; sd <= max_sd."""
+class GroupError(Uncertainty):
+    """A relative (log) error of a quantity split by occupation group: 0 (the data as they are) or
+    {group: log error} (a group's share times exp(error), renormalised); draws add N(0, sd) to
+    every group's error."""
 
-    def check(u: Uncertainty) -> Uncertainty:
-        for key in ("value", "low", "high"):
-            v = getattr(u, key)
-            items = v.items() if isinstance(v, Mapping) else [(None, v)]
-            for year, x in items:
-                if x is not None and not lo <= x <= hi:
-                    raise LocatedValueError(f"{x} is outside [{lo:g}, {hi:g}]; expected {what}", key, year)
-        if max_sd is not None and u.sd > max_sd:
-            raise LocatedValueError(f"{u.sd} is above {max_sd:g}; expected the spread of {what}", "sd")
-        return u
+    dist: Literal["fixed", "normal"] = "fixed"
 
-    return check
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            unknown = [g for g in value if g not in OCCUPATIONS]
+            if unknown:
+                raise LocatedValueError(f"{unknown[0]!r} is not an occupation group; expected one of "
+                                        f"{', '.join(OCCUPATIONS)}", unknown[0])
+            return {g: _number(x, -math.inf, None, "a log error", g) for g, x in value.items()}
+        number = _number(value, 0, 0, "0, or {group: log error}", None)
+        return number
+
+    def central(self, group: str | None = None) -> float:
+        return float(self.value.get(group, 0.0)) if isinstance(self.value, Mapping) else float(self.value)
 
 
 class Uncertainties(Strict):
@@ -218,43 +251,49 @@ class Uncertainties(Strict):
         Uncertainty(value=1.0), description="multiplier of the talent arrivals lever (forecast error)")
     extension_rate: Uncertainty = Field(
         Uncertainty(value=0.0), description="shift added to the extension-rate lever (share, result clipped to [0, 1])")
-    occupation_shares: Uncertainty = Field(
-        Uncertainty(value=0.0), description="relative error of each group's share of the labour force (sd, "
-                                            "lognormal, renormalised)")
-    shortage_split: Uncertainty = Field(
-        Uncertainty(value=0.0), description="relative error of each group's part of the observed 2023 shortage "
-                                            "(sd, lognormal, renormalised to the total)")
+    occupation_shares: GroupError = Field(
+        GroupError(value=0.0), description="relative error of each group's share of the labour force (sd, "
+                                           "lognormal, renormalised)")
+    shortage_split: GroupError = Field(
+        GroupError(value=0.0), description="relative error of each group's part of the observed 2023 shortage "
+                                           "(sd, lognormal, renormalised to the total)")
 
     @model_validator(mode="after")
     def _in_range(self) -> "Uncertainties":
-        for name, (lo, hi, what, max_sd) in UNCERTAINTY_RANGES.items():
-            value = getattr(self, name).value
-            if name not in DATED and isinstance(value, Mapping):  # located at its latest date: the one added
+        for name in type(self).model_fields:
+            u = getattr(self, name)
+            rows = variables.uncertainty_paths(name)
+            if not rows[0].dated and not isinstance(u, GroupError) and isinstance(u.value, Mapping):
                 raise LocatedValueError("takes a single central value, not {year: value}; dated paths are for "
-                                        f"{', '.join(DATED)}", name, "value", max(value))
-            try:
-                _bounded(lo, hi, what, max_sd)(getattr(self, name))
-            except LocatedValueError as exc:
-                raise LocatedValueError(str(exc), name, *exc.subpath) from None
+                                        f"{', '.join(DATED)}", name, "value", max(u.value))
+            for row in rows:
+                group = OCCUPATIONS[row.group] if row.group is not None else None
+                try:
+                    _bounded(row.lo, row.hi, row.what, row.max_sd)(u, group)
+                except LocatedValueError as exc:
+                    raise LocatedValueError(str(exc), name, *exc.subpath) from None
         return self
 
 
-DATED = ("gdp_growth", "resident_net_migration", "one_way_permits")
-"""Uncertainties whose central value may be a dated path; the others are one number for every year."""
+def _bounded(lo: float, hi: float, what: str, max_sd: float | None = None):
+    """A validator: every central value and bound of an uncertainty (of one group) in [lo, hi]; sd <= max_sd."""
 
-UNCERTAINTY_RANGES = {  # name -> (lowest, highest central value or bound, what is expected, largest sd)
-    "gdp_growth": (-0.5, 0.5, "a growth rate a year, e.g. 0.032", 0.1),
-    "resident_net_migration": (-1e6, 1e6, "persons a year within +/-1,000,000", 1e6),
-    "one_way_permits": (0, 2e5, "persons a year in [0, 200,000]", 1e5),
-    "participation_trend": (-5, 5, "percentage points a year in [-5, 5]", 5),
-    "participation_projection": (0, 10, "a multiplier in [0, 10]", 5),
-    "mortality_scale": (0, 10, "a multiplier in [0, 10]", 5),
-    "fertility": (0, 10, "a multiplier in [0, 10]", 5),
-    "talent_arrivals": (0, 10, "a multiplier in [0, 10]", 5),
-    "extension_rate": (-1, 1, "a shift of a share in [-1, 1]", 1),
-    "occupation_shares": (0, 0, "0: a relative error centred on the data (set its sd)", 0.5),
-    "shortage_split": (0, 0, "0: a relative error centred on the data (set its sd)", 1),
-}
+    def check(u: Uncertainty, group: str | None) -> Uncertainty:
+        for key in ("value", "low", "high"):
+            v = u.central(group) if key == "value" else getattr(u, key)
+            items = v.items() if isinstance(v, Mapping) else [(group, v)]
+            for year, x in items:
+                if x is not None and not lo <= x <= hi:
+                    raise LocatedValueError(f"{x} is outside [{lo:g}, {hi:g}]; expected {what}", key, year)
+        if max_sd is not None and u.sd > max_sd:
+            raise LocatedValueError(f"{u.sd} is above {max_sd:g}; expected the spread of {what}", "sd")
+        return u
+
+    return check
+
+
+DATED = tuple(v.path.split(".")[1] for v in variables.VARIABLES if v.kind == "uncertainty" and v.dated)
+"""Uncertainties whose central value may be a dated path; the others are one number for every year."""
 
 
 class Target(Strict):
@@ -272,9 +311,42 @@ class Target(Strict):
         return self
 
 
+def _unit_costs(value: Any) -> dict[str, float]:
+    """{lever path: HK$ per unit of the lever a year}; every path a lever of the table."""
+    if not isinstance(value, Mapping):
+        raise LocatedValueError("expected a mapping {lever path: HK$ per unit a year}, e.g. "
+                                "{levers.retraining.places: 20000}")
+    out = {}
+    for path, cost in value.items():
+        row = variables.BY_PATH.get(path) if isinstance(path, str) else None
+        if row is None or row.kind != "lever" or not row.dated:
+            levers = [v.path for v in variables.VARIABLES if v.kind == "lever" and v.dated]
+            hint = difflib.get_close_matches(str(path), levers, n=1)
+            raise LocatedValueError(f"{path!r} is not a lever given per year" + (f"; did you mean {hint[0]!r}?" if hint else
+                                    f"; expected one of: {', '.join(levers)}"), path)
+        out[path] = _number(cost, -1e9, 1e9, "HK$ per unit of the lever a year, within +/-1e9", path)
+    return out
+
+
+def _fitted(value: Any) -> dict[str, float]:
+    """{fitted parameter: value} overriding the calibration's, in the table's bounds."""
+    if not isinstance(value, Mapping):
+        raise LocatedValueError("expected a mapping {fitted parameter: value}, e.g. {participation_scale: 0.96}")
+    names = {v.path.removeprefix("fitted."): v for v in variables.VARIABLES if v.kind == "fitted"}
+    out = {}
+    for name, x in value.items():
+        if name not in names:
+            hint = difflib.get_close_matches(str(name), list(names), n=1)
+            raise LocatedValueError(f"{name!r} is not a fitted parameter" + (f"; did you mean {hint[0]!r}?" if hint
+                                    else f"; expected one of: {', '.join(names)}"), name)
+        row = names[name]
+        out[name] = _number(x, row.lo, row.hi, row.what, name)
+    return out
+
+
 class Scenario(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80,
-                      description="names the output folder: letters, digits, _ . -")
+                      description="names the output folder: letters, digits, _ . - [default: the file's stem]")
     description: str = ""
     years: Years
     calibration: str = Field(description="calibrated parameter file, relative to the scenario file")
@@ -282,6 +354,11 @@ class Scenario(Strict):
     levers: Levers
     uncertainties: Uncertainties
     targets: dict[str, Target] = Field(default_factory=dict)
+    unit_costs: Annotated[dict[str, float], BeforeValidator(_unit_costs)] = Field(
+        default_factory=dict, description="HK$ per unit of a lever a year, by lever path; a run's cost is "
+                                          "sum of unit cost x (lever - its last observed level)")
+    fitted: Annotated[dict[str, float], BeforeValidator(_fitted)] = Field(
+        default_factory=dict, description="fitted parameters overriding the calibration's (sensitivity only)")
 
     @model_validator(mode="after")
     def _targets_in_years(self) -> "Scenario":
@@ -319,6 +396,7 @@ def load(path: str | Path, overrides: tuple[str, ...] = (), check_calibration: b
     `simulate calibrate`, which may be about to write it)."""
     path = Path(path)
     data, origins, files = _resolve(path, ())
+    _own_name(data, origins, path)
     for item in overrides:
         _apply_override(data, origins, item)
     if last_observed is None:
@@ -342,6 +420,19 @@ def load(path: str | Path, overrides: tuple[str, ...] = (), check_calibration: b
                          f"(looked for {calibration_path})", line=calib_line, key="calibration")
     return Loaded(scenario=scenario, path=path, calibration_path=calibration_path,
                   files=tuple(files) + (calibration_path,), origins=origins, last_observed=last_observed)
+
+
+def _own_name(data: dict, origins: dict, path: Path) -> None:
+    """A file that does not give its own `name:` is named after its stem (never its parent's, so a
+    variant never writes into its parent's folder), and does not inherit its parent's description."""
+    for key in ("name", "description"):
+        if key in data and origins.get((key,), (None,))[0] != str(path):
+            del data[key]
+            origins.pop((key,), None)
+    if "name" not in data:
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem).lstrip("_.-")[:80] or "scenario"
+        data["name"] = stem
+        origins[("name",)] = (str(path), None)
 
 
 def _last_observed(data: dict, origins: dict, path: Path) -> int | None:
@@ -430,7 +521,7 @@ def _apply_override(data: dict, origins: dict, item: str) -> None:
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise InputError("--set", f"{item!r} is not KEY=VALUE; e.g. --set levers.talent.arrivals=50000")
-    parts = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
+    parts = keypath.parse(key)
     try:
         value, _ = yamldoc.parse(f"v: {raw}", "--set")
     except InputError as exc:
@@ -438,6 +529,8 @@ def _apply_override(data: dict, origins: dict, item: str) -> None:
     node = data
     for n, part in enumerate(parts[:-1], start=1):
         child = node.get(part) if isinstance(node, dict) else None
+        if child is None and isinstance(parts[n], int) and n == len(parts) - 1:
+            child = _default(parts[:n])  # a.b.2026=x on a value left at its default
         if _is_number(child) and isinstance(parts[n], int):  # a.b.2026=x on a single value: dated from here
             child = {FROM_START: child}
             node[part] = child
@@ -450,6 +543,19 @@ def _apply_override(data: dict, origins: dict, item: str) -> None:
     for path in [p for p in origins if p[: len(parts)] == parts]:
         del origins[path]
     origins[parts] = ("--set", None)
+
+
+def _default(loc: tuple) -> Any:
+    """The schema's default at key path `loc` (None where there is none)."""
+    model: Any = Scenario
+    for n, part in enumerate(loc, start=1):
+        field = getattr(model, "model_fields", {}).get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        if n == len(loc):
+            return field.get_default(call_default_factory=True)
+        model = field.annotation
+    return None
 
 
 def _validate(data: dict, origins: dict, path: Path) -> Scenario:
@@ -480,7 +586,7 @@ def _located(error: dict, origins: dict, path: Path) -> InputError:
     else:
         message = f"{error['msg']}; got {error.get('input')!r}"
         message = message.replace("Value error, ", "")
-    return InputError(file, message, line=line, key=yamldoc.dotted(loc))
+    return InputError(file, message, line=line, key=keypath.format(loc))
 
 
 def _origin(loc: tuple, origins: dict, path: Path) -> tuple[str, int | None]:
@@ -509,18 +615,18 @@ def _check_schedules(scenario: Scenario, origins: dict, path: Path, first: int, 
     observed year (history is data: it comes from the calibration, up to `last`)."""
 
     def check(value: Any, loc: tuple) -> None:
-        if not isinstance(value, dict) or first_year(value) is None:
-            return
+        if not isinstance(value, dict) or not all(isinstance(k, int) for k in value) or first_year(value) is None:
+            return  # a single value, or a mapping by group
         early = [y for y in value if y < first]
         if early:
             file, line = _origin(loc + (early[0],), origins, path)
             raise InputError(file, f"{early[0]} is an observed year: the calibration's history runs to {last} and "
                              f"comes from its data; levers and uncertainties apply from {first}", line=line,
-                             key=yamldoc.dotted(loc + (early[0],)))
+                             key=keypath.format(loc + (early[0],)))
         if first_year(value) > first:
             file, line = _origin(loc, origins, path)
             raise InputError(file, f"first dated value is for {first_year(value)}, after the first projection year "
-                             f"{first}; add a value for {first}", line=line, key=yamldoc.dotted(loc))
+                             f"{first}; add a value for {first}", line=line, key=keypath.format(loc))
 
     def walk(model: BaseModel, loc: tuple) -> None:
         for name in type(model).model_fields:

@@ -1,134 +1,124 @@
-"""Monte Carlo draws: a batch of parameter sets sampled from the scenario's uncertainties.
+"""Monte Carlo draws: a design {path: per-run values} sampled from the scenario's uncertainties.
 
-Every draw keeps the observed history (sim.params puts it into every run): uncertainties act
-from the first projection year only, so the central run and all draws agree on every observed
-year. A normal uncertainty is a path of yearly deviations with persistence (AR(1)), so GDP
-growth varies year to year around its path instead of one permanent rate; occupation shares
-and the part of the 2023 shortage split that is assumed (all groups but the two MP2023
-published) are drawn as relative (lognormal) errors, renormalised. These group splits are not
-observed: they vary between draws in every year, while every observed total (and the published
-2023 group shortages) stays as observed.
+The draws are a design like any other (sim.params.build turns it into a batch): every
+uncertainty path of the table in sim.variables gets its central value plus a drawn deviation,
+clipped to the table's bounds, in every projection year. Every draw keeps the observed history
+(build puts it into every run), so the central run and all draws agree on every observed year.
+A normal uncertainty is a path of yearly deviations with persistence (AR(1)), so GDP growth
+varies year to year around its path instead of one permanent rate; occupation shares and the
+part of the 2023 shortage split that is assumed (all groups but the two MP2023 published) are
+drawn as relative (log) errors, renormalised, while every observed total stays as observed.
 
-One seed, passed explicitly: `numpy.random.default_rng(SeedSequence(seed))`; all N draws are
-made up front in a fixed order (each uncertainty as declared), so the same scenario,
-calibration and seed always give the same draws whatever the chunk size.
+Random numbers: run r's come from SeedSequence(seed, spawn_key=(r // BLOCK,)), row r % BLOCK,
+with the same layout for every scenario (each uncertainty a fixed width, whatever its
+distribution). So a run's draw depends only on the seed and its index, never on the chunk size
+or the order of execution, and scenarios compared on one seed share their draws (common random
+numbers).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
-from sim import kpi
+from sim import kpi, variables
 from sim.engine import simulate
 from sim.inputs import Inputs
 from sim.occupation import OCCUPATIONS
-from sim.params import Params, repeat, take
+from sim.params import build
 from sim.results import Results
-from sim.scenario import Scenario, Uncertainty
+from sim.scenario import GroupError, Scenario, Uncertainty
+from sim.schedule import expand
 
 BAND_METRICS = ("labour_force", "requirement", "shortage", "population")
 QUANTILES = (5, 25, 50, 75, 95)
 CHUNK = 10_000  # runs simulated at once; bounds memory, does not change any number
-BY_GROUP = ("occupation_shares", "shortage_split")  # drawn per occupation group, after the others
+BLOCK = 1024    # runs per random-number block (part of the draws' definition: changing it changes the draws)
 
 
-def deviations(rng: np.random.Generator, u: Uncertainty, n: int, years: int) -> np.ndarray:
-    """(n, years) draws of an uncertainty's deviation from its central path.
-
-    normal: e_1 ~ N(0, sd), e_t = rho e_(t-1) + sd sqrt(1 - rho^2) z_t (stationary, sd each year);
-    uniform: one value in [low, high] less the central value, for every year; fixed: zeros.
-    """
-    if u.dist == "normal":
-        z = rng.standard_normal((n, years))
-        rho = u.persistence
-        out = np.empty((n, years))
-        out[:, 0] = u.sd * z[:, 0]
-        for t in range(1, years):
-            out[:, t] = rho * out[:, t - 1] + u.sd * np.sqrt(1.0 - rho * rho) * z[:, t]
-        return out
-    if u.dist == "uniform":
-        low = u.value if u.low is None else u.low
-        high = u.value if u.high is None else u.high
-        return np.repeat((rng.uniform(low, high, n) - u.value)[:, None], years, axis=1)
-    return np.zeros((n, years))
+def _widths(scenario: Scenario, projected: int) -> dict[str, int]:
+    """Normal numbers each uncertainty takes per run: a year each, one, or one a group."""
+    out = {}
+    for name in type(scenario.uncertainties).model_fields:
+        rows = variables.uncertainty_paths(name)
+        out[name] = len(rows) if rows[0].group is not None else (projected if rows[0].dated else 1)
+    return out
 
 
-def sample(central: Params, scenario: Scenario, inputs: Inputs, n: int, seed: int) -> Params:
-    """A batch of n runs: `central` (a batch of one) with every uncertainty drawn for the
-    projection years (the observed years stay as they are)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    batch = repeat(central, n)
-    ahead = batch.years > inputs.last_observed
-    k = int(ahead.sum())
-    unc = scenario.uncertainties
-    drawn = {name: deviations(rng, getattr(unc, name), n, max(k, 1)) for name in type(unc).model_fields
-             if name not in BY_GROUP}
-
-    def shifted(values: np.ndarray, name: str, low: float = -np.inf, high: float = np.inf) -> np.ndarray:
-        out = values.copy()
-        out[:, ahead] = np.clip(out[:, ahead] + drawn[name][:, :k], low, high)
-        return out
-
-    def scaled(values: np.ndarray, name: str) -> np.ndarray:
-        """values (already x the central multiplier c) x (c + deviation) / c, never below 0."""
-        central = float(getattr(unc, name).value)
-        out = values.copy()
-        if central > 0:
-            out[:, ahead] = out[:, ahead] * np.clip(1.0 + drawn[name][:, :k] / central, 0.0, None)
-        return out
-
-    def first(name: str) -> np.ndarray:
-        return drawn[name][:, 0]
-
-    resident, older, base = batch.resident_shares, batch.older_shares, batch.shortage_base
-    if _varies(unc.occupation_shares):
-        shares = np.exp(_relative(rng, unc.occupation_shares, n))
-        resident, older = _normalised(resident * shares), _normalised(older * shares)
-    if _varies(unc.shortage_split):  # only the groups whose 2023 shortage is assumed; their total kept
-        assumed = inputs.shortage_assumed
-        split = np.where(assumed, base * np.exp(_relative(rng, unc.shortage_split, n)), base)
-        scale = (base * assumed).sum(axis=1, keepdims=True) / (split * assumed).sum(axis=1, keepdims=True)
-        base = np.where(assumed, split * scale, base)
-    return replace(
-        batch,
-        gdp_growth=shifted(batch.gdp_growth, "gdp_growth", -0.49, 0.49),
-        resident_net_migration=shifted(batch.resident_net_migration, "resident_net_migration"),
-        owp_arrivals=shifted(batch.owp_arrivals, "one_way_permits", 0.0),
-        talent_arrivals=scaled(batch.talent_arrivals, "talent_arrivals"),
-        extension_rate=shifted(batch.extension_rate, "extension_rate", 0.0, 1.0),
-        tfr=scaled(batch.tfr, "fertility"),
-        participation_trend=batch.participation_trend + first("participation_trend"),
-        participation_projection=np.clip(batch.participation_projection + first("participation_projection"), 0, None),
-        mortality_scale=np.clip(batch.mortality_scale + first("mortality_scale"), 0, None),
-        resident_shares=resident,
-        older_shares=older,
-        shortage_base=base,
-    )
+def random_numbers(seed: int, start: int, n: int, width: int, uniforms: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n, width) standard normals and (n, uniforms) uniforms in [0, 1) for runs start..start+n-1."""
+    z, u = np.empty((n, width)), np.empty((n, uniforms))
+    for block in range(start // BLOCK, (start + n - 1) // BLOCK + 1 if n else 0):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
+        bz, bu = rng.standard_normal((BLOCK, width)), rng.random((BLOCK, uniforms))
+        lo, hi = max(start, block * BLOCK), min(start + n, (block + 1) * BLOCK)
+        z[lo - start:hi - start] = bz[lo - block * BLOCK:hi - block * BLOCK]
+        u[lo - start:hi - start] = bu[lo - block * BLOCK:hi - block * BLOCK]
+    return z, u
 
 
-def _varies(u: Uncertainty) -> bool:
-    """Whether a relative (log) error is drawn (its central value is 0 by validation)."""
-    return u.dist == "normal" and u.sd > 0
+def deviations(u: Uncertainty, z: np.ndarray) -> np.ndarray:
+    """(n, T) a normal uncertainty's deviations from its central path, from standard normals z (n, T):
+    e_1 = sd z_1, e_t = rho e_(t-1) + sd sqrt(1 - rho^2) z_t (stationary, sd each year)."""
+    out = np.empty_like(z)
+    out[:, 0] = u.sd * z[:, 0]
+    scale = u.sd * np.sqrt(1.0 - u.persistence ** 2)
+    for t in range(1, z.shape[1]):
+        out[:, t] = u.persistence * out[:, t - 1] + scale * z[:, t]
+    return out
 
 
-def _relative(rng: np.random.Generator, u: Uncertainty, n: int) -> np.ndarray:
-    """(n, G) log errors of group quantities: N(0, sd) for each group."""
-    return u.sd * rng.standard_normal((n, len(OCCUPATIONS)))
+def design(scenario: Scenario, inputs: Inputs, start: int, n: int, seed: int) -> dict[str, np.ndarray]:
+    """The draws of runs start..start+n-1 as a design {path: (n,) values} (scenario units)."""
+    years = np.arange(scenario.years.start, scenario.years.end + 1)
+    ahead = years[years > inputs.last_observed]
+    widths = _widths(scenario, ahead.size)
+    names = list(widths)
+    z, uniform = random_numbers(seed, start, n, sum(widths.values()), len(names))
+    out: dict[str, np.ndarray] = {}
+    column = 0
+    for k, name in enumerate(names):
+        u: Uncertainty = getattr(scenario.uncertainties, name)
+        zs = z[:, column:column + widths[name]]
+        column += widths[name]
+        rows = variables.uncertainty_paths(name)
+        if u.dist == "fixed" or (u.dist == "normal" and u.sd == 0):
+            continue
+        if isinstance(u, GroupError):
+            for g, row in enumerate(rows):
+                if name == "shortage_split" and not inputs.shortage_assumed[g]:
+                    continue  # a published group's 2023 shortage is data
+                out[row.path] = np.clip(u.central(OCCUPATIONS[g]) + u.sd * zs[:, g], row.lo, row.hi)
+            continue
+        row = rows[0]
+        if u.dist == "uniform":
+            low = u.value if u.low is None else u.low
+            high = u.value if u.high is None else u.high
+            out[row.path] = np.clip(low + (high - low) * uniform[:, k], row.lo, row.hi)
+        elif row.dated:
+            values = expand(u.value, ahead)[None] + deviations(u, zs)
+            out.update({f"{row.path}[{int(y)}]": np.clip(values[:, t], row.lo, row.hi) for t, y in enumerate(ahead)})
+        else:
+            out[row.path] = np.clip(u.value + u.sd * zs[:, 0], row.lo, row.hi)
+    return out
 
 
-def _normalised(shares: np.ndarray) -> np.ndarray:
-    return shares / shares.sum(axis=1, keepdims=True)
+def sample(scenario: Scenario, inputs: Inputs, n: int, seed: int, start: int = 0):
+    """A batch of the draws start..start+n-1 of `scenario` (Params)."""
+    return build(scenario, inputs, n, values=design(scenario, inputs, start, n, seed))
 
 
-def run(central: Params, scenario: Scenario, inputs: Inputs, n: int, seed: int) -> tuple[list[list], dict]:
-    """Simulate n draws in chunks of CHUNK runs; returns (bands rows, KPI probabilities)."""
-    batch = sample(central, scenario, inputs, n, seed)
-    pieces = [_summary(simulate(take(batch, slice(start, start + CHUNK)), inputs)) for start in range(0, n, CHUNK)]
-    joined = Results(years=batch.years,
-                     metrics={k: np.concatenate([p.metrics[k] for p in pieces]) for k in pieces[0].metrics},
-                     groups={k: np.concatenate([p.groups[k] for p in pieces]) for k in pieces[0].groups})
+def simulate_draws(scenario: Scenario, inputs: Inputs, n: int, seed: int) -> Results:
+    """The summary series of n draws, simulated in chunks of CHUNK runs (no ledger kept)."""
+    pieces = [_summary(simulate(sample(scenario, inputs, min(CHUNK, n - start), seed, start), inputs))
+              for start in range(0, n, CHUNK)]
+    return Results(years=pieces[0].years,
+                   metrics={k: np.concatenate([p.metrics[k] for p in pieces]) for k in pieces[0].metrics},
+                   groups={k: np.concatenate([p.groups[k] for p in pieces]) for k in pieces[0].groups})
+
+
+def run(scenario: Scenario, inputs: Inputs, n: int, seed: int) -> tuple[list[list], dict]:
+    """Simulate n draws; returns (bands rows, KPI probabilities)."""
+    joined = simulate_draws(scenario, inputs, n, seed)
     return bands(joined.years, band_series(joined)), kpi.probabilities(scenario.targets, joined)
 
 

@@ -8,12 +8,14 @@ duplicate keys, and a top level that is not a mapping.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sim import keypath
 from sim.errors import InputError
 
 MAX_BYTES = 1_000_000
@@ -23,6 +25,17 @@ MAX_DEPTH = 32
 """Deepest nesting of mappings and lists accepted; real files need 5."""
 
 KeyPath = tuple[Any, ...]
+
+
+class Loader(yaml.SafeLoader):
+    """SafeLoader that also reads exponent numbers without a dot (1e5, 5e-324) as floats, as YAML
+    1.2 does; PyYAML's YAML 1.1 rules would make them strings and refuse `arrivals: 1e5`."""
+
+
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
 
 
 @dataclass
@@ -60,7 +73,7 @@ def parse(text: str, origin: str | Path) -> tuple[dict, dict[KeyPath, int]]:
         raise InputError(origin, "the file is empty; expected a YAML mapping of keys to values")
     try:
         depth = 0
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=Loader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise InputError(origin, "YAML anchors and aliases are not allowed; write the value out",
                                  line=event.start_mark.line + 1)
@@ -71,7 +84,7 @@ def parse(text: str, origin: str | Path) -> tuple[dict, dict[KeyPath, int]]:
                                      line=event.start_mark.line + 1)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-        loader = yaml.SafeLoader(text)
+        loader = Loader(text)
         try:
             node = loader.get_single_node()
             if node is None:
@@ -113,7 +126,7 @@ def _index(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], origin) ->
             where = path + (key,)
             if key in seen:
                 raise InputError(origin, "duplicate key; each key may appear once in a mapping",
-                                 line=key_node.start_mark.line + 1, key=dotted(where))
+                                 line=key_node.start_mark.line + 1, key=keypath.format(where))
             seen.add(key)
             lines[where] = key_node.start_mark.line + 1
             _index(value_node, where, lines, origin)
@@ -127,19 +140,8 @@ def _scalar_key(node: yaml.Node):
     """The Python value of a scalar key as SafeLoader builds it (so 2023 is an int)."""
     if not isinstance(node, yaml.ScalarNode):
         return f"<{_kind(node)}>"
-    loader = yaml.SafeLoader("")
+    loader = Loader("")
     try:
         return loader.construct_object(node, deep=True)
     finally:
         loader.dispose()
-
-
-def dotted(path: KeyPath) -> str:
-    """`('levers', 'talent', 'arrivals', 2026)` -> `levers.talent.arrivals[2026]`."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out

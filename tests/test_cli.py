@@ -427,7 +427,7 @@ def test_bad_input_message_is_located(tmp_path):
     result = invoke("run", scenario, "--out", tmp_path / "out", *extra)
     line = next(n for n, text in enumerate(scenario.read_text().splitlines(), start=1) if "2026: 1.5" in text)
     assert result.stderr == (f"error: {scenario}:{line}: levers.talent.extension_rate[2026]: "
-                             "1.5 is above the maximum 1; expected a rate in [0, 1], or {year: rate}\n")
+                             "1.5 is above the maximum 1; expected a rate in [0, 1], or {year: value}\n")
 
 
 def test_scenario_that_is_a_directory(tmp_path):

@@ -32,6 +32,7 @@ LEVER_CHANGES = {
     "levers.retraining.activation_share": "0.8",
     "levers.retraining.placement_tied_share": "0.9",
     "levers.retraining.moves_from": "[manual]",
+    "levers.retraining.trains_for": "[service]",
     "levers.importation.workers.managers_professionals": "5000",
     "levers.importation.workers.skilled_technical": "20000",
     "levers.importation.workers.service": "15000",
@@ -40,6 +41,7 @@ LEVER_CHANGES = {
     "levers.importation.contract_years": "1",
     "levers.participation.female_shift": "5",
     "levers.participation.older_shift": "5",
+    "levers.participation.later_exit": "2",
 }
 """One changed value for every lever path of the scenario schema (checked against the schema below)."""
 

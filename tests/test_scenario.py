@@ -281,7 +281,7 @@ def test_wrong_type_in_schedule(tmp_path):
     text = edit("    places: 130000", "    places: many")
     path = write(tmp_path, text)
     expect_error(path, file=path, line=line_of(text, "places: many"), key="levers.retraining.places",
-                 text="'many' is not a number; expected a count of persons >= 0")
+                 text="'many' is not a number; expected a count of places in [0, 1,000,000] a year")
 
 
 def test_boolean_is_not_a_rate(tmp_path):
@@ -297,7 +297,7 @@ def test_negative_count(tmp_path):
     text = edit("    places: 130000", "    places: -5")
     path = write(tmp_path, text)
     expect_error(path, file=path, line=line_of(text, "places: -5"), key="levers.retraining.places",
-                 text="-5 is below the minimum 0; expected a count of persons >= 0")
+                 text="-5 is below the minimum 0; expected a count of places in [0, 1,000,000] a year")
 
 
 def test_negative_count_in_dated_schedule(tmp_path):
@@ -497,7 +497,7 @@ def test_set_bad_value(tmp_path):
     """--set of a value that is not a number names the key and what was expected."""
     path = write(tmp_path, VALID)
     expect_error(path, file="--set", line=None, key="levers.talent.arrivals",
-                 text="'lots' is not a number; expected a count of persons >= 0",
+                 text="'lots' is not a number; expected a count of persons in [0, 1,000,000] a year",
                  overrides=["levers.talent.arrivals=lots"])
 
 
@@ -585,7 +585,8 @@ def test_extends_chain(tmp_path):
     write(tmp_path, "extends: a.yaml\nseed: 2\ndescription: b\n", "b.yaml")
     c = write(tmp_path, "extends: b.yaml\nseed: 3\n", "c.yaml")
     loaded = load(c)
-    assert (loaded.scenario.seed, loaded.scenario.description) == (3, "b")
+    assert (loaded.scenario.seed, loaded.scenario.description) == (3, "")  # its own, not b's
+    assert loaded.scenario.name == "c"  # its file's stem, never its parent's name
     assert [p.name for p in loaded.files] == ["a.yaml", "b.yaml", "c.yaml", "hk.yaml"]
 
 
