@@ -114,6 +114,42 @@ def validate(scenario: Path, overrides: tuple[str, ...]) -> None:
 
 
 @main.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--against", "base", type=click.Path(path_type=Path), default=None,
+              help="Base scenario the others are compared with [default: the first SCENARIO].")
+@click.option("--draws", type=click.IntRange(min=0, max=100_000), default=0, show_default=True,
+              help="Paired Monte Carlo draws (the same draws for every scenario): bands of each difference.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed [default: the base's].")
+@click.option("--year", type=int, default=2028, show_default=True, help="Year of the attribution waterfall and costs.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder [default: outputs/compare_<base>_vs_<scenarios>].")
+@click.option("--no-charts", is_flag=True, help="Skip the charts (faster).")
+def compare(scenarios: tuple[Path, ...], base: Path | None, draws: int, seed: int | None, year: int,
+            out: Path | None, no_charts: bool) -> None:
+    """Compare SCENARIOS against a base: differences, which lever did what, costs, paired bands.
+
+    \b
+    Example:
+      simulate compare scenarios/baseline.yaml scenarios/combined.yaml --draws 1000
+      simulate compare scenarios/*_plus.yaml --against scenarios/baseline.yaml
+    """
+    from sim import runner
+    from sim.scenario import load
+
+    try:
+        loaded = [load(path) for path in scenarios]
+        reference = load(base) if base is not None else loaded[0]
+        summary = runner.compare(loaded, reference, out=out, draws=draws, seed=seed, year=year, charts=not no_charts)
+    except InputError as exc:
+        _fail(exc)
+    click.echo(f"against {summary.base}: change in the {summary.year} shortage (persons; < 0 closes the gap)")
+    for name, change, below in summary.changes:
+        chance = "" if below is None else f"  (below the base in {below:.0%} of paired draws)"
+        click.echo(f"  {name}: {change:+,.0f}{chance}")
+    click.echo(f"  {len(summary.files)} files written to {summary.out}/")
+
+
+@main.command()
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Calibrated file to write [default: calibration/hk.yaml].")
 @click.option("--report", type=click.Path(path_type=Path), default=None,

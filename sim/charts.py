@@ -201,3 +201,122 @@ def fan(results: Results, quantiles: np.ndarray, metric: str, folder: Path, titl
     ax.set(title=title, xlabel="year (mid-year)", ylabel=ylabel)
     ax.legend(loc="best", frameon=False, fontsize=8)
     return _save(fig, folder, f"{metric}_fan")
+
+
+# --- comparisons ------------------------------------------------------------------------------
+
+SCENARIO_COLOURS = {"baseline": "#222222", "no_new_measures": "#888888", "talent_plus": "#0072B2",
+                    "retention_plus": "#56B4E9", "retraining_plus": "#009E73", "importation_plus": "#E69F00",
+                    "participation_plus": "#CC79A7", "combined": "#D55E00"}
+"""Okabe-Ito colours (readable for colour-blind readers) fixed for the shipped scenarios, so a
+scenario keeps its colour on every chart of every comparison."""
+OTHER_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#888888")
+LINE_STYLES = ("-", "--", "-.", ":")
+
+
+def scenario_styles(names: list[str]) -> dict[str, dict]:
+    """name -> {color, linestyle}: shipped names keep their colour; others take free ones in order;
+    line styles vary too, so lines stay apart in greyscale."""
+    used = {SCENARIO_COLOURS[n] for n in names if n in SCENARIO_COLOURS}
+    free = [c for c in OTHER_COLOURS if c not in used] or list(OTHER_COLOURS)
+    styles, k = {}, 0
+    for n, name in enumerate(names):
+        colour = SCENARIO_COLOURS.get(name)
+        if colour is None:
+            colour, k = free[k % len(free)], k + 1
+        styles[name] = {"color": colour, "linestyle": LINE_STYLES[n % len(LINE_STYLES)]}
+    return styles
+
+
+def comparison(result, folder: Path, year: int) -> list[str]:
+    """Every chart of a comparison (sim.comparison.Comparison); returns the files written."""
+    styles = scenario_styles([m.name for m in result.members])
+    files = compare_lines(result, styles, folder) + compare_groups(result, styles, folder)
+    files += compare_differences(result, styles, folder)
+    for name, a in result.attributions.items():
+        if a.levers:
+            files += waterfall(name, result.base.name, a, result.years, year, styles[name]["color"], folder)
+    return files
+
+
+def compare_lines(result, styles: dict, folder: Path) -> list[str]:
+    """Labour force and shortage of every scenario (thousand persons)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    years = result.years
+    last = result.inputs.last_observed
+    for ax, metric, label in ((axes[0], "labour_force", "labour force excl. FDH (thousand persons)"),
+                              (axes[1], "shortage", "shortage (thousand persons; < 0 surplus)")):
+        for member in result.members:
+            ax.plot(years, member.results.metrics[metric][0] / 1e3, lw=1.8, label=member.name, **styles[member.name])
+        ax.axvspan(years[0], last, color="grey", alpha=0.08)
+        ax.set(xlabel="year (mid-year); shaded: history", ylabel=label)
+    axes[1].axhline(0, color="black", lw=0.8)
+    axes[0].set_title("Labour force by scenario")
+    axes[1].set_title("Shortage by scenario")
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
+    return _save(fig, folder, "compare_lines")
+
+
+def compare_groups(result, styles: dict, folder: Path) -> list[str]:
+    """Shortage by occupation group, scenarios side by side, in the key years and the horizon."""
+    from sim.comparison import KEY_YEARS
+
+    plt = _pyplot()
+    years = [int(y) for y in result.years]
+    shown = sorted({y for y in (*KEY_YEARS, years[-1]) if y in years and y > result.inputs.last_observed})
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown) + 1.5, 3.8), sharey=True, squeeze=False)
+    width = 0.8 / len(result.members)
+    x = np.arange(len(OCCUPATIONS))
+    for ax, year in zip(axes[0], shown):
+        i = years.index(year)
+        for n, member in enumerate(result.members):
+            ax.bar(x + (n - (len(result.members) - 1) / 2) * width, member.results.groups["shortage"][0, i] / 1e3,
+                   width, color=styles[member.name]["color"], label=member.name,
+                   hatch=("", "//", "..", "xx")[n % 4], edgecolor="white", lw=0.3)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(x, [LABELS[g] for g in OCCUPATIONS], rotation=35, ha="right", fontsize=7)
+        ax.set_title(str(year))
+    axes[0][0].set_ylabel("shortage (thousand persons; < 0 surplus)")
+    axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
+    return _save(fig, folder, "compare_shortage_by_group", year_axes=[])
+
+
+def compare_differences(result, styles: dict, folder: Path) -> list[str]:
+    """Each scenario's shortage minus the base's (thousand persons), with the paired 5-95% band of
+    the difference when there are draws."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    years = result.years
+    ahead = result.projected
+    for member in result.others:
+        diff = result.attributions[member.name].total
+        ax.plot(years[ahead], diff[ahead] / 1e3, lw=1.8, label=member.name, **styles[member.name])
+        drawn = result.differences.get(member.name)
+        if drawn is not None:
+            lo, hi = np.percentile(drawn["shortage"][:, ahead], (5, 95), axis=0)
+            ax.fill_between(years[ahead], lo / 1e3, hi / 1e3, color=styles[member.name]["color"], alpha=0.15, lw=0)
+    ax.axhline(0, color="black", lw=0.8)
+    note = f"; bands: 5-95% of {result.draws:,} paired draws" if result.draws else ""
+    ax.set(title=f"Shortage minus {result.base.name}'s (< 0 closes the gap){note}", xlabel="year (mid-year)",
+           ylabel="difference (thousand persons)")
+    ax.legend(loc="best", frameon=False, fontsize=8)
+    return _save(fig, folder, "compare_differences")
+
+
+def waterfall(name: str, base: str, a, years: np.ndarray, year: int, colour: str, folder: Path) -> list[str]:
+    """The change in the year's shortage against the base, lever by lever (Shapley values), persons."""
+    plt = _pyplot()
+    i = int(np.searchsorted(years, year))
+    parts = a.contributions[:, i] / 1e3
+    labels = [lever.removeprefix("levers.").removeprefix("uncertainties.") for lever in a.levers]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 2.0))
+    start = np.concatenate([[0.0], np.cumsum(parts)[:-1]])
+    ax.barh(range(len(parts)), parts, left=start, color=np.where(parts < 0, colour, "#999999"))
+    ax.barh([len(parts)], [a.total[i] / 1e3], color="black")
+    ax.set_yticks(range(len(parts) + 1), [*labels, "total"], fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set(title=f"{name} vs {base}: change in the {year} shortage by lever",
+           xlabel=f"change in the {year} shortage (thousand persons; < 0 closes the gap)", ylabel="lever")
+    return _save(fig, folder, f"attribution_{name}", year_axes=[])

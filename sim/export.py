@@ -196,3 +196,44 @@ def write_text(folder: Path, name: str, text: str) -> Path:
     path = Path(folder) / name
     path.write_text(text, encoding="utf-8", newline="")
     return path
+
+
+COMPARE_COLUMNS = ("scenario", "year", "metric", "value", "difference", "unit")
+ATTRIBUTION_COLUMNS = ("scenario", "year", "lever", "contribution")
+COMPARE_BAND_COLUMNS = ("scenario", "year", "metric", "p05", "p25", "p50", "p75", "p95", "probability_below_base")
+COST_COLUMNS = ("scenario", "year", "lever", "cost_hkd", "closed_persons", "hkd_per_person_closed")
+COMPARE_UNITS = {
+    "compare.csv": {"scenario": "scenario name", "year": "calendar year", "metric": "see unit",
+                    "value": "the scenario's central run, in `unit`",
+                    "difference": "value - the base's value, in `unit`", "unit": "unit of value and difference"},
+    "attribution.csv": {"scenario": "scenario name", "year": "projection year", "lever": "key path, or `total`",
+                        "contribution": "persons: the lever's Shapley share of the change in the shortage "
+                                        "(< 0 closes the gap); `total` = scenario shortage - base shortage"},
+    "compare_bands.csv": {"scenario": "scenario name", "year": "projection year", "metric": "see compare.csv",
+                          **{c: f"persons: {c[1:]}th percentile over paired draws of scenario - base"
+                             for c in ("p05", "p25", "p50", "p75", "p95")},
+                          "probability_below_base": "share of the draws in which the scenario's value is below "
+                                                    "the base's"},
+    "cost_effectiveness.csv": {"scenario": "scenario name", "year": "the year costed",
+                               "lever": "key path, or `package` (all costed levers)",
+                               "cost_hkd": "HK$/year: unit cost x (scenario - base lever value) in that year",
+                               "closed_persons": "persons: shortage closed in that year (- Shapley contribution)",
+                               "hkd_per_person_closed": "HK$ per person of shortage closed (empty where none is)"},
+}
+
+
+def compare_csv(rows: list[list]) -> str:
+    """compare.csv from rows `scenario, year, metric, value, difference, unit`."""
+    return _csv(COMPARE_COLUMNS, [[s, y, m, number(v), number(d), u] for s, y, m, v, d, u in rows])
+
+
+def attribution_csv(rows: list[list]) -> str:
+    return _csv(ATTRIBUTION_COLUMNS, [[s, y, lever, number(c, 3)] for s, y, lever, c in rows])
+
+
+def compare_bands_csv(rows: list[list]) -> str:
+    return _csv(COMPARE_BAND_COLUMNS, [[s, y, m, *(number(v) for v in q), number(p, 4)] for s, y, m, *q, p in rows])
+
+
+def cost_effectiveness_csv(rows: list[list]) -> str:
+    return _csv(COST_COLUMNS, [[s, y, lever, number(c, 0), number(p), number(h, 0)] for s, y, lever, c, p, h in rows])

@@ -55,3 +55,59 @@ def markdown(name: str, description: str, results: Results, kpis: list[dict], he
               "`central` beside the percentiles over the draws; the median `p50` is the middle draw, not the "
               "central run), `manifest.json` (inputs, hashes, units).", ""]
     return "\n".join(lines)
+
+
+def compare_markdown(result, year: int, spread: list[list], costs: list[list], charts: list[str]) -> str:
+    """report.md of a comparison: the headline difference, key years, attribution, costs, charts."""
+    years = [int(y) for y in result.years]
+    at = {y: i for i, y in enumerate(years)}
+    base = result.base
+    below = {(r[0], r[1]): r for r in spread if r[2] == "shortage"}
+    lines = [f"# Comparison against `{base.name}`", "",
+             f"Scenarios: {', '.join(f'`{m.name}`' for m in result.others)}. Persons at mid-year (excluding foreign "
+             "domestic helpers); shortage = requirement - supply (negative = surplus); a negative change closes the "
+             f"gap. History (to {result.inputs.last_observed}) is the same data in every scenario.", "",
+             "## Headline", ""]
+    for m in result.others:
+        change = result.attributions[m.name].total[at[year]]
+        mine, theirs = m.results.value("shortage", year), base.results.value("shortage", year)
+        text = (f"`{m.name}` {'lowers' if change < 0 else 'raises'} the {year} shortage by {_persons(abs(change))} "
+                f"persons ({_persons(mine)} against {_persons(theirs)}).")
+        row = below.get((m.name, year))
+        if row is not None:
+            text += (f" Over {result.draws:,} paired draws the change lies between {_persons(row[3])} and "
+                     f"{_persons(row[7])} (5th-95th percentile), and the scenario's shortage is below the base's in "
+                     f"{row[8]:.0%} of them.")
+        lines.append(text)
+    lines += ["", "## Key years", "", "| scenario | year | labour force | shortage | change in shortage | cost (HK$ m/year) |",
+              "|---|---|---|---|---|---|"]
+    shown = [y for y in (year, 2030, 2035, years[-1]) if y in at and y > result.inputs.last_observed]
+    for m in result.members:
+        for y in sorted(set(shown)):
+            i = at[y]
+            change = m.results.metrics["shortage"][0, i] - base.results.metrics["shortage"][0, i]
+            lines.append(f"| {m.name} | {y} | {_persons(m.results.metrics['labour_force'][0, i])} | "
+                         f"{_persons(m.results.metrics['shortage'][0, i])} | {_persons(change)} | "
+                         f"{m.results.metrics['cost'][0, i] / 1e6:,.1f} |")
+    lines += ["", f"## Which lever did what ({year})", "",
+              "Exact Shapley values over all 2^k combinations of the levers that differ (`attribution.csv` has every "
+              "year); they add up to the total.", "", "| scenario | lever | change in shortage (persons) |", "|---|---|---|"]
+    for name, a in result.attributions.items():
+        lines += [f"| {name} | `{lever}` | {_persons(a.contributions[k, at[year]])} |" for k, lever in enumerate(a.levers)]
+        lines.append(f"| {name} | **total** | **{_persons(a.total[at[year]])}** |")
+    if costs:
+        lines += ["", f"## Cost-effectiveness ({year})", "", "| scenario | lever | cost (HK$ m/year) | shortage closed | "
+                  "HK$ per person closed |", "|---|---|---|---|---|"]
+        lines += [f"| {s} | `{lever}` | {c / 1e6:,.1f} | {_persons(p)} | "
+                  f"{'n/a (closes nothing)' if h != h else f'{h:,.0f}'} |" for s, _, lever, c, p, h in costs]
+        lines += ["", "Costs only for levers with a `unit_cost` in the scenario file."]
+    else:
+        lines += ["", "No lever that differs has a `unit_cost`; no cost-effectiveness is reported."]
+    pngs = [c for c in charts if c.endswith(".png")]
+    if pngs:
+        lines += ["", "## Charts", ""] + [f"![{c[:-4].replace('_', ' ')}]({c})\n" for c in pngs]
+    lines += ["", "## Files", "", "`compare.csv` (every scenario, year and metric with its difference from the base), "
+              "`attribution.csv` (lever contributions and the total, every projection year), `cost_effectiveness.csv`, "
+              + ("`compare_bands.csv` (percentiles of the paired difference), " if spread else "")
+              + "`manifest.json` (inputs, hashes, units).", ""]
+    return "\n".join(lines)

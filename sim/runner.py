@@ -17,6 +17,7 @@ from sim.engine import simulate
 from sim.errors import InputError
 from sim.inputs import Inputs, file_hash
 from sim.inputs import load as load_inputs
+from sim.occupation import OCCUPATIONS
 from sim.params import build
 from sim.results import Results
 from sim.scenario import Loaded, resolved
@@ -146,5 +147,92 @@ def _charts(results: Results, inputs: Inputs, folder: Path, name: str, spread: l
                               "labour force excl. FDH (thousand persons)")
                    + charts.fan(results, _quantiles(spread, "shortage"), "shortage", folder,
                                 f"{name}: shortage, central run and uncertainty", "shortage (thousand persons)")))
+    finally:
+        charts.close_all()
+
+
+@dataclass(frozen=True)
+class CompareSummary:
+    """What a comparison reports: where the files went and each scenario's change (persons)."""
+
+    out: Path
+    base: str
+    year: int
+    changes: tuple[tuple[str, float, float | None], ...]  # (scenario, shortage change in `year`, P(below base))
+    files: tuple[str, ...]
+
+
+COMPARE_METRICS = ("labour_force", "requirement", "shortage", *(f"shortage_{g}" for g in OCCUPATIONS), "cost")
+
+
+def compare(scenarios: list[Loaded], base: Loaded, out: Path | None = None, draws: int = 0, seed: int | None = None,
+            year: int = 2028, charts: bool = True) -> CompareSummary:
+    """Compare `scenarios` against `base` and write the comparison folder atomically."""
+    from sim import comparison
+
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    inputs = prepare(base)
+    for loaded in scenarios:
+        if loaded.calibration_path != base.calibration_path:
+            file, line = loaded.where("calibration")
+            raise InputError(file, f"names {loaded.calibration_path}, the base names {base.calibration_path}; "
+                             "scenarios are compared on one calibration", line=line, key="calibration")
+        prepare(loaded)
+    years = range(base.scenario.years.start, base.scenario.years.end + 1)
+    if year not in years or year <= inputs.last_observed:
+        raise InputError("--year", f"{year} is not a projection year of the base ({inputs.last_observed + 1}-"
+                         f"{years.stop - 1})")
+    result = comparison.compare(scenarios, base, inputs, draws, seed)
+    at = {int(y): i for i, y in enumerate(result.years)}
+    rows = []
+    for member in result.members:
+        for metric in COMPARE_METRICS:
+            mine = comparison.series(member.results, metric)[0]
+            theirs = comparison.series(result.base.results, metric)[0]
+            unit = "HK$/year" if metric == "cost" else "persons"
+            rows += [[member.name, int(y), metric, mine[i], mine[i] - theirs[i], unit] for i, y in enumerate(result.years)]
+    shares = []
+    for name, a in result.attributions.items():
+        for i, y in enumerate(result.years):
+            if result.projected[i]:
+                shares += [[name, int(y), lever, a.contributions[k, i]] for k, lever in enumerate(a.levers)]
+                shares.append([name, int(y), "total", a.total[i]])
+    spread = comparison.difference_bands(result) if draws > 0 else []
+    costs = comparison.cost_effectiveness(result, year)
+    name = "compare_" + "_".join([base.scenario.name, "vs", *(m.name for m in result.others)])
+    out = Path(out) if out is not None else Path("outputs") / name[:80]
+    with export.staged(out, marker="manifest.json") as folder:
+        files = {"compare.csv": export.compare_csv(rows), "attribution.csv": export.attribution_csv(shares),
+                 "cost_effectiveness.csv": export.cost_effectiveness_csv(costs)}
+        if draws > 0:
+            files["compare_bands.csv"] = export.compare_bands_csv(spread)
+        for file, text in files.items():
+            export.write_text(folder, file, text)
+        drawn = _compare_charts(result, folder, year) if charts else []
+        export.write_text(folder, "report.md", report.compare_markdown(result, year, spread, costs, drawn))
+        names = sorted([*files, *drawn, "report.md", "manifest.json"])
+        manifest = {
+            "comparison": name, "base": base.scenario.name, "scenarios": [m.name for m in result.members],
+            "version": __version__, "seed": result.seed, "draws": draws, "year": year,
+            "resolved_scenarios": {m.name: resolved(m.loaded.scenario) for m in result.members},
+            "inputs": {_shown(p): file_hash(p) for p in dict.fromkeys(
+                [*(f for m in result.members for f in m.loaded.files), *inputs.files])},
+            "started": started.isoformat(timespec="seconds"),
+            "duration_seconds": round(time.perf_counter() - clock, 3),
+            "files": names, "units": export.COMPARE_UNITS,
+        }
+        export.write_text(folder, "manifest.json", export.manifest_json(manifest))
+    below = {(r[0], r[1]): r[-1] for r in spread if r[2] == "shortage"}
+    changes = tuple((m.name, float(result.attributions[m.name].total[at[year]]), below.get((m.name, year)))
+                    for m in result.others)
+    return CompareSummary(out=out, base=base.scenario.name, year=year, changes=changes, files=tuple(names))
+
+
+def _compare_charts(result, folder: Path, year: int) -> list[str]:
+    from sim import charts
+
+    try:
+        return charts.comparison(result, folder, year)
     finally:
         charts.close_all()

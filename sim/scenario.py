@@ -362,9 +362,11 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _targets_in_years(self) -> "Scenario":
+        """A target starts within the run's years or after (years after the end are not checked,
+        so a shorter run of a scenario keeps its targets)."""
         for name, target in self.targets.items():
-            if target.years[0] < self.years.start or target.years[1] > self.years.end:
-                raise LocatedValueError(f"{list(target.years)} is outside the scenario's years "
+            if target.years[0] < self.years.start:
+                raise LocatedValueError(f"{list(target.years)} starts before the scenario's years "
                                         f"{self.years.start}-{self.years.end}", "targets", name, "years")
         return self
 
@@ -404,7 +406,7 @@ def load(path: str | Path, overrides: tuple[str, ...] = (), check_calibration: b
     years = data.get("years")
     start = years.get("start") if isinstance(years, dict) else None
     first = last_observed + 1 if last_observed is not None else start
-    data = _date_from_start(data, first)
+    data = _date_from_start(_from_defaults(data, ()), first)
     scenario = _validate(data, origins, path)
     if last_observed is not None:  # else the calibration file is missing: said below, where it matters
         _check_schedules(scenario, origins, path, first, last_observed)
@@ -529,8 +531,6 @@ def _apply_override(data: dict, origins: dict, item: str) -> None:
     node = data
     for n, part in enumerate(parts[:-1], start=1):
         child = node.get(part) if isinstance(node, dict) else None
-        if child is None and isinstance(parts[n], int) and n == len(parts) - 1:
-            child = _default(parts[:n])  # a.b.2026=x on a value left at its default
         if _is_number(child) and isinstance(parts[n], int):  # a.b.2026=x on a single value: dated from here
             child = {FROM_START: child}
             node[part] = child
@@ -543,6 +543,19 @@ def _apply_override(data: dict, origins: dict, item: str) -> None:
     for path in [p for p in origins if p[: len(parts)] == parts]:
         del origins[path]
     origins[parts] = ("--set", None)
+
+
+def _from_defaults(node: Any, loc: tuple) -> Any:
+    """Dated values for a key left at the schema's single default ({2027: 1.0} on later_exit) hold
+    from their first date; before it, the default (as dated values over a parent's value do)."""
+    if not isinstance(node, dict):
+        return node
+    out = {key: _from_defaults(value, loc + (key,)) for key, value in node.items()}
+    if out and FROM_START not in out and all(isinstance(k, int) and not isinstance(k, bool) for k in out):
+        default = _default(loc)
+        if _is_number(default):
+            out = {FROM_START: default, **out}
+    return out
 
 
 def _default(loc: tuple) -> Any:

@@ -621,7 +621,7 @@ BASE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
     ("uncertainties.gdp_growth={value: 0.03, dist: uniform, low: 0.05, high: 0.01}", "uncertainties.gdp_growth",
      "uniform needs low <= value <= high"),
     ("targets.talent_admission.years=[1990, 1995]", "targets.talent_admission.years",
-     "[1990, 1995] is outside the scenario's years 2017-2046"),
+     "[1990, 1995] starts before the scenario's years 2017-2046"),
 ])
 def test_out_of_range_values_are_refused(override, key, text):
     """Values that would give NaN, infinite or silently dropped results are refused, naming --set."""
