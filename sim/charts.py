@@ -297,7 +297,7 @@ def compare_differences(result, styles: dict, folder: Path) -> list[str]:
             lo, hi = np.percentile(drawn["shortage"][:, ahead], (5, 95), axis=0)
             ax.fill_between(years[ahead], lo / 1e3, hi / 1e3, color=styles[member.name]["color"], alpha=0.15, lw=0)
     ax.axhline(0, color="black", lw=0.8)
-    note = f"; bands: 5-95% of {result.draws:,} paired draws" if result.draws else ""
+    note = f"\nbands: 5th-95th percentile of {result.draws:,} paired draws" if result.draws else ""
     ax.set(title=f"Shortage minus {result.base.name}'s (< 0 closes the gap){note}", xlabel="year (mid-year)",
            ylabel="difference (thousand persons)")
     ax.legend(loc="best", frameon=False, fontsize=8)
@@ -314,6 +314,9 @@ def waterfall(name: str, base: str, a, years: np.ndarray, year: int, colour: str
     start = np.concatenate([[0.0], np.cumsum(parts)[:-1]])
     ax.barh(range(len(parts)), parts, left=start, color=np.where(parts < 0, colour, "#999999"))
     ax.barh([len(parts)], [a.total[i] / 1e3], color="black")
+    for n, (left, width) in enumerate(zip([*start, 0.0], [*parts, a.total[i] / 1e3])):
+        ax.annotate(f"{width:+,.1f}", (min(left, left + width), n), xytext=(-4, 0), textcoords="offset points",
+                    ha="right", va="center", fontsize=7)
     ax.set_yticks(range(len(parts) + 1), [*labels, "total"], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)

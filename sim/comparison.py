@@ -218,8 +218,9 @@ def difference_bands(comparison: Comparison) -> list[list]:
 
 
 def cost_effectiveness(comparison: Comparison, year: int) -> list[list]:
-    """Rows `scenario, year, lever, cost_hkd, closed_persons, hkd_per_person_closed`: each costed lever
-    and the package (`package`: all costed levers, against the whole change in the shortage)."""
+    """Rows `scenario, year, lever, cost_hkd, closed_persons, hkd_per_person_closed`: each costed lever,
+    and `package` (every differing lever costed: the whole change) or `costed levers` (only those
+    with a unit cost, against their own contributions, so uncosted levers never look free)."""
     i = int(np.searchsorted(comparison.years, year))
     rows = []
     for name, a in comparison.attributions.items():
@@ -227,9 +228,12 @@ def cost_effectiveness(comparison: Comparison, year: int) -> list[list]:
             if lever in a.costs:
                 closed = -a.contributions[k, i]
                 rows.append([name, year, lever, a.costs[lever][i], closed, _per(a.costs[lever][i], closed)])
-        if a.costs:
+        if a.costs:  # the package only if every lever is costed; else the costed levers together
             cost = sum(c[i] for c in a.costs.values())
-            rows.append([name, year, "package", cost, -a.total[i], _per(cost, -a.total[i])])
+            whole = len(a.costs) == len(a.levers)
+            closed = -a.total[i] if whole else -sum(a.contributions[k, i] for k, lever in enumerate(a.levers)
+                                                    if lever in a.costs)
+            rows.append([name, year, "package" if whole else "costed levers", cost, closed, _per(cost, closed)])
     return rows
 
 

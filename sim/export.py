@@ -44,7 +44,9 @@ COLUMN_UNITS = {
                    "unit": "unit of value"},
     "kpis.csv": {"kpi": "target name", "year": "calendar year", "value": "value of the target's metric (central run)",
                  "target": "bound(s)", "met": "true or false (central run)",
-                 "probability": "share of the draws meeting the target (with --draws)"},
+                 "probability": "share of the draws meeting the target (with --draws)",
+                 "uncertain": "yes if the value varies between the draws; no if a lever or the data fix it "
+                              "(then the probability is 0 or 1 by construction, not a chance)"},
     "bands.csv": {"year": "calendar year", "metric": "labour_force, requirement, shortage, population (incl. FDH) or "
                                                      "shortage_<group>",
                   "central": "persons: the central run (not a draw)",
@@ -96,9 +98,11 @@ def ledger_csv(results: Results, run: int = 0) -> str:
 
 def kpis_csv(rows: list[dict]) -> str:
     """kpis.csv; with a `probability` column (share of draws meeting the target) when rows have one."""
-    extra = ("probability",) if rows and "probability" in rows[0] else ()
+    drawn = bool(rows) and "probability" in rows[0]
+    extra = ("probability", "uncertain") if drawn else ()
     return _csv(KPI_COLUMNS + extra, [[r["kpi"], r["year"], number(r["value"]), r["target"], str(r["met"]).lower()]
-                                      + [number(r[c], 4) for c in extra] for r in rows])
+                                      + ([number(r["probability"], 4), "yes" if r["uncertain"] else "no"] if drawn else [])
+                                      for r in rows])
 
 
 def bands_csv(rows: list[list], central: dict[str, np.ndarray]) -> str:
@@ -215,7 +219,7 @@ COMPARE_UNITS = {
                           "probability_below_base": "share of the draws in which the scenario's value is below "
                                                     "the base's"},
     "cost_effectiveness.csv": {"scenario": "scenario name", "year": "the year costed",
-                               "lever": "key path, or `package` (all costed levers)",
+                               "lever": "key path; `package` (all levers costed) or `costed levers` (those with a unit cost)",
                                "cost_hkd": "HK$/year: unit cost x (scenario - base lever value) in that year",
                                "closed_persons": "persons: shortage closed in that year (- Shapley contribution)",
                                "hkd_per_person_closed": "HK$ per person of shortage closed (empty where none is)"},

@@ -28,8 +28,11 @@ def evaluate(targets: dict[str, Target], results: Results, run: int = 0) -> list
     return rows
 
 
-def probabilities(targets: dict[str, Target], results: Results) -> dict[tuple[str, int], float]:
-    """Share of the runs of a batch (draws) meeting each target in each year: (kpi, year) -> [0, 1]."""
+def probabilities(targets: dict[str, Target], results: Results) -> dict[tuple[str, int], tuple[float, bool]]:
+    """Share of the runs of a batch (draws) meeting each target in each year, and whether the
+    target's value varies between the draws at all: (kpi, year) -> ([0, 1], varies). A value that
+    does not vary (set by a lever, or observed) is met in every draw or in none: its 0 or 1 is
+    not a probability, and reports say so."""
     out = {}
     for name, target in targets.items():
         for year in range(target.years[0], target.years[1] + 1):
@@ -42,7 +45,7 @@ def probabilities(targets: dict[str, Target], results: Results) -> dict[tuple[st
                 met &= value >= target.min
             if target.max is not None:
                 met &= value <= target.max
-            out[(name, year)] = float(met.mean())
+            out[(name, year)] = (float(met.mean()), bool(np.ptp(value) > 1e-9 * max(1.0, np.abs(value).max())))
     return out
 
 

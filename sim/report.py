@@ -10,6 +10,10 @@ def _persons(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _chance(row: dict) -> str:
+    return f"{row['probability']:.0%}" if row["uncertain"] else f"fixed ({'met' if row['met'] else 'not met'})"
+
+
 def markdown(name: str, description: str, results: Results, kpis: list[dict], headline: dict,
              charts: list[str]) -> str:
     """report.md text. `headline` holds now_year (the last observed year shown); `charts` the chart files."""
@@ -41,9 +45,10 @@ def markdown(name: str, description: str, results: Results, kpis: list[dict], he
         lines += ["## Targets", "", "| target | year | value | bound | met |" + (" probability |" if drawn else ""),
                   "|---|---|---|---|---|" + ("---|" if drawn else "")]
         lines += [f"| {r['kpi']} | {r['year']} | {_persons(r['value'])} | {r['target']} | "
-                  f"{'yes' if r['met'] else 'no'} |" + (f" {r['probability']:.0%} |" if drawn else "") for r in kpis]
+                  f"{'yes' if r['met'] else 'no'} |" + (f" {_chance(r)} |" if drawn else "") for r in kpis]
         lines += ["", "Value and met: the central run. Probability: share of the Monte Carlo draws meeting the "
-                  "target."] if drawn else []
+                  "target; \"fixed\" where a lever or the data set the value in every draw (met in all draws "
+                  "or none: not a probability)."] if drawn else []
         lines.append("")
     pngs = [c for c in charts if c.endswith(".png")]
     if pngs:

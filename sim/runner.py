@@ -56,11 +56,31 @@ def prepare(loaded: Loaded) -> Inputs:
     if inputs.demand_base_year not in years:
         raise InputError(loaded.calibration_path, f"{inputs.demand_base_year} is outside the scenario's years "
                          f"{start}-{years.stop - 1}", key="demand_base_year")
+    _check_groups(loaded, inputs)
     try:
         build(loaded.scenario, inputs)
     except ValueError as exc:
         raise InputError(loaded.calibration_path, str(exc)) from None
     return inputs
+
+
+def _check_groups(loaded: Loaded, inputs: Inputs) -> None:
+    """Group choices the calibration can act on: courses train for a group with a training share,
+    and a shortage-split error only on a group whose 2023 shortage is assumed (not published)."""
+    scenario = loaded.scenario
+    trains = scenario.levers.retraining.trains_for
+    if trains is not None and not any(inputs.shares["retraining"][OCCUPATIONS.index(g)] > 0 for g in trains):
+        file, line = loaded.where("levers", "retraining", "trains_for")
+        raise InputError(file, f"the calibration's courses train for none of {', '.join(trains)} (training share 0); "
+                         "name at least one of " + ", ".join(g for k, g in enumerate(OCCUPATIONS)
+                                                              if inputs.shares["retraining"][k] > 0),
+                         line=line, key="levers.retraining.trains_for")
+    split = scenario.uncertainties.shortage_split
+    for k, g in enumerate(OCCUPATIONS):
+        if not inputs.shortage_assumed[k] and split.central(g) != 0:
+            file, line = loaded.where("uncertainties", "shortage_split", "value", g)
+            raise InputError(file, f"{g}'s 2023 shortage is published (MP2023), so it has no error; expected 0",
+                             line=line, key=f"uncertainties.shortage_split.value.{g}")
 
 
 def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts: bool = True,
@@ -79,7 +99,8 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
     if draws > 0:
 
         spread, share = uncertainty.run(scenario, inputs, draws, seed)
-        rows = [{**r, "probability": share[(r["kpi"], r["year"])]} for r in rows]
+        rows = [{**r, "probability": share[(r["kpi"], r["year"])][0], "uncertain": share[(r["kpi"], r["year"])][1]}
+                for r in rows]
     now_year = min(inputs.last_observed, int(results.years[-1]))
     headline = {"now_year": now_year}
     out = Path(out) if out is not None else Path("outputs") / scenario.name

@@ -79,10 +79,21 @@ def _schedule(path: str) -> Any:
     return Annotated[Any, BeforeValidator(_schedule_checker(v.lo, v.hi, what, dated=v.dated))]
 
 
-def _whole(path: str, default: int) -> Any:
-    """A whole-number lever (visa or contract years) with the table's bounds."""
+def _whole(path: str) -> Any:
+    """The type of a whole-number lever (visa or contract years): one int in the table's bounds."""
     v = variables.get(path)
-    return Field(default, ge=int(v.lo), le=int(v.hi), description=f"{v.unit}: {v.what}")
+
+    def check(value: Any) -> int:
+        if isinstance(value, Mapping):
+            raise LocatedValueError(f"takes a single value for every projection year, not {{year: value}}; "
+                                    f"expected {v.what}")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise LocatedValueError(f"{value!r} is not a whole number; expected {v.what}")
+        if not v.lo <= value <= v.hi:
+            raise LocatedValueError(f"{value} is outside [{v.lo:g}, {v.hi:g}]; expected {v.what}")
+        return value
+
+    return Annotated[int, BeforeValidator(check)]
 
 
 class Strict(BaseModel):
@@ -107,8 +118,8 @@ class Talent(Strict):
         description="talents arriving a year, staying 12 months or more (persons/year)")
     extension_rate: _schedule("levers.talent.extension_rate") = Field(
         description="share of expiring visas that are extended")
-    first_visa_years: StrictInt = _whole("levers.talent.first_visa_years", 2)
-    renewal_visa_years: StrictInt = _whole("levers.talent.renewal_visa_years", 3)
+    first_visa_years: _whole("levers.talent.first_visa_years") = Field(2, description="length of the first visa (years)")
+    renewal_visa_years: _whole("levers.talent.renewal_visa_years") = Field(3, description="length of each renewal (years)")
 
 
 GROUPS = Literal[OCCUPATIONS]  # type: ignore[valid-type]
@@ -148,7 +159,7 @@ class Importation(Strict):
     """Labour importation schemes (Supplementary Labour Scheme and sector schemes)."""
 
     workers: Workers = Field(default_factory=Workers)
-    contract_years: StrictInt = _whole("levers.importation.contract_years", 2)
+    contract_years: _whole("levers.importation.contract_years") = Field(2, description="contract length (years); workers leave at its end")
 
 
 class Participation(Strict):
@@ -534,6 +545,7 @@ def _apply_override(data: dict, origins: dict, item: str) -> None:
         if _is_number(child) and isinstance(parts[n], int):  # a.b.2026=x on a single value: dated from here
             child = {FROM_START: child}
             node[part] = child
+            origins[parts[:n]] = ("--set", None)
         elif not isinstance(child, dict):
             child = {}
             node[part] = child

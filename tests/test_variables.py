@@ -125,3 +125,26 @@ def test_a_run_s_draw_depends_on_its_index_only():
     z2, u2 = uncertainty.random_numbers(5, 1000, 100, 7, 3)
     np.testing.assert_array_equal(z[1000:1100], z2)
     np.testing.assert_array_equal(u[1000:1100], u2)
+
+
+@pytest.mark.parametrize("override,message", [
+    ("levers.retraining.trains_for=[managers_professionals]", "train for none of managers_professionals"),
+    ("uncertainties.shortage_split.value.service=0.1", "service's 2023 shortage is published"),
+    ("levers.talent.first_visa_years[2026]=3", "takes a single value for every projection year"),
+    ("levers.talent.arival=5", "did you mean 'arrivals'?"),
+    ("unit_costs={levers.talent.arival: 5}", "did you mean 'levers.talent.arrivals'?"),
+    ("fitted.participation_scal=1", "did you mean 'participation_scale'?"),
+])
+def test_group_and_path_choices_the_calibration_cannot_act_on_are_refused(override, message):
+    with pytest.raises(InputError, match=message.replace("[", r"\[").replace("?", r"\?")) as info:
+        runner.prepare(load(BASELINE, (override,)))
+    assert info.value.file == "--set"
+
+
+def test_a_variant_with_a_dated_value_on_a_default_starts_from_the_default(tmp_path):
+    """later_exit is not in the baseline: {2027: 1} holds 0 (the default) in 2025-2026."""
+    variant = tmp_path / "later.yaml"
+    variant.write_text(f"extends: {BASELINE}\nlevers:\n  participation:\n    later_exit: {{2027: 1.0}}\n")
+    loaded = load(variant)
+    assert loaded.scenario.name == "later"
+    assert loaded.scenario.levers.participation.later_exit == {2025: 0.0, 2027: 1.0}
