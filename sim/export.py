@@ -222,7 +222,8 @@ COMPARE_UNITS = {
                                "lever": "key path; `package` (all levers costed) or `costed levers` (those with a unit cost)",
                                "cost_hkd": "HK$/year: unit cost x (scenario - base lever value) in that year",
                                "closed_persons": "persons: shortage closed in that year (- Shapley contribution)",
-                               "hkd_per_person_closed": "HK$ per person of shortage closed (empty where none is)"},
+                               "hkd_per_person_closed": "HK$ per person of shortage closed (empty where none is; < 0 "
+                                                        "where the lever earns more than it costs)"},
 }
 
 

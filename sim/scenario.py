@@ -159,7 +159,8 @@ class Importation(Strict):
     """Labour importation schemes (Supplementary Labour Scheme and sector schemes)."""
 
     workers: Workers = Field(default_factory=Workers)
-    contract_years: _whole("levers.importation.contract_years") = Field(2, description="contract length (years); workers leave at its end")
+    contract_years: _whole("levers.importation.contract_years") = Field(
+        2, description="contract length (years); workers leave at its end")
 
 
 class Participation(Strict):

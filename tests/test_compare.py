@@ -52,7 +52,7 @@ def test_compare_csv_is_tidy_with_units_and_differences(compared):
     header, table = rows(out / "compare.csv")
     assert header == ["scenario", "year", "metric", "value", "difference", "unit"]
     value = {(r["scenario"], int(r["year"]), r["metric"]): r for r in table}
-    for (scenario, year, metric), r in value.items():
+    for (_, year, metric), r in value.items():
         if r["value"]:
             base = float(value[("baseline", year, metric)]["value"])
             assert abs(float(r["difference"]) - (float(r["value"]) - base)) <= 0.15
@@ -101,7 +101,9 @@ def test_cost_effectiveness_names_only_costed_levers(compared):
     header, table = rows(out / "cost_effectiveness.csv")
     assert header == ["scenario", "year", "lever", "cost_hkd", "closed_persons", "hkd_per_person_closed"]
     combined = {r["lever"]: r for r in table if r["scenario"] == "combined"}
-    assert set(combined) == {"levers.retraining.places", "costed levers"}  # not a "package" of one costed lever
+    assert set(combined) == {"levers.retraining.places", "levers.talent.arrivals", "costed levers",
+                             *(f"levers.importation.workers.{g}" for g in ("skilled_technical", "service", "manual"))}
+    assert "package" not in combined  # participation levers have no unit cost: never counted as free
     places = combined["levers.retraining.places"]
     assert float(places["cost_hkd"]) == 30000 * 9000  # 30,000 more places at HK$9,000
     assert abs(float(places["hkd_per_person_closed"]) - float(places["cost_hkd"]) / float(places["closed_persons"])) < 1
