@@ -20,6 +20,7 @@ STEPS = (  # path, baseline value, step, unit of the step
     ("levers.importation.workers.skilled_technical", 6000, 10000, "10,000 imported workers a year"),
     ("levers.participation.female_shift", 0, 1, "1 point, women 25-59"),
     ("levers.participation.older_shift", 0, 1, "1 point, ages 60-69"),
+    ("levers.participation.later_exit", 0, 0.5, "half a year later exit, ages 50+"),
 )
 YEARS = (2028, 2035, 2046)
 
