@@ -204,6 +204,9 @@ def compare(scenarios: list[Loaded], base: Loaded, out: Path | None = None, draw
     if year not in years or year <= inputs.last_observed:
         raise InputError("--year", f"{year} is not a projection year of the base ({inputs.last_observed + 1}-"
                          f"{years.stop - 1})")
+    if all(loaded.path.resolve() == base.path.resolve() and loaded.scenario == base.scenario for loaded in scenarios):
+        raise InputError(base.path, "no scenario to compare: name at least one scenario besides the base, e.g. "
+                         "simulate compare scenarios/baseline.yaml scenarios/combined.yaml")
     result = comparison.compare(scenarios, base, inputs, draws, seed)
     at = {int(y): i for i, y in enumerate(result.years)}
     rows = []

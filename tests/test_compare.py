@@ -104,6 +104,8 @@ def test_cost_effectiveness_names_only_costed_levers(compared):
     assert set(combined) == {"levers.retraining.places", "levers.talent.arrivals", "costed levers",
                              *(f"levers.importation.workers.{g}" for g in ("skilled_technical", "service", "manual"))}
     assert "package" not in combined  # participation levers have no unit cost: never counted as free
+    imported = combined["levers.importation.workers.service"]
+    assert float(imported["cost_hkd"]) == -3000 * 9600  # levy revenue: 2-year contracts x HK$4,800
     places = combined["levers.retraining.places"]
     assert float(places["cost_hkd"]) == 30000 * 9000  # 30,000 more places at HK$9,000
     assert abs(float(places["hkd_per_person_closed"]) - float(places["cost_hkd"]) / float(places["closed_persons"])) < 1
@@ -146,4 +148,10 @@ def test_scenarios_on_other_years_are_refused(tmp_path):
     result = invoke("compare", BASELINE, short, "--out", tmp_path / "o")
     assert result.exit_code == 2
     assert "years: differs from the base" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_base_alone_is_refused(tmp_path):
+    result = invoke("compare", BASELINE, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "no scenario to compare" in result.output
     assert not (tmp_path / "o").exists()
