@@ -320,6 +320,8 @@ class Target(Strict):
             raise ValueError("a target needs min, max or both")
         if self.years[0] > self.years[1]:
             raise ValueError(f"years {list(self.years)} are not in order; expected [first, last]")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}; no value could meet the target")
         return self
 
 

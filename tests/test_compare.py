@@ -155,3 +155,9 @@ def test_a_base_alone_is_refused(tmp_path):
     result = invoke("compare", BASELINE, "--out", tmp_path / "o")
     assert result.exit_code == 2 and "no scenario to compare" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_target_no_value_can_meet_is_refused(tmp_path):
+    result = CliRunner().invoke(main, ["validate", str(BASELINE), "--set",
+                                       "targets.odd={metric: shortage, min: 5, max: 1, years: [2028, 2028]}"])
+    assert result.exit_code == 2 and "min 5 is above max 1" in result.output
