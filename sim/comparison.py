@@ -130,15 +130,19 @@ def hybrid_values(scenario: Loaded, base: Loaded, inputs: Inputs, rows: list[var
     return values
 
 
-def attribute(member: Member, base: Member, inputs: Inputs) -> Attribution:
-    """Shapley attribution of member's change in the shortage against the base (InputError beyond
-    attribution.MAX_LEVERS differing levers)."""
-    years = base.results.years
-    rows = differing(member.loaded, base.loaded, inputs, years)
+def levers(scenario: Loaded, base: Loaded, inputs: Inputs, years: np.ndarray) -> list[variables.Variable]:
+    """The levers to attribute: the differing rows, at most attribution.MAX_LEVERS (InputError beyond)."""
+    rows = differing(scenario, base, inputs, years)
     if len(rows) > attribution.MAX_LEVERS:
-        raise InputError(member.loaded.path, f"{len(rows)} levers differ from the base {base.name!r} "
+        raise InputError(scenario.path, f"{len(rows)} levers differ from the base {base.scenario.name!r} "
                          f"({', '.join(r.path for r in rows)}); exact attribution takes at most "
                          f"{attribution.MAX_LEVERS} (2^k hybrid runs): compare against a nearer base with --against")
+    return rows
+
+
+def attribute(member: Member, base: Member, inputs: Inputs, rows: list[variables.Variable]) -> Attribution:
+    """Shapley attribution of member's change in the shortage against the base among `rows` (see levers)."""
+    years = base.results.years
     total = series(member.results, "shortage")[0] - series(base.results, "shortage")[0]
     if not rows:
         return Attribution([], np.zeros((0, years.size)), total, {})
@@ -180,14 +184,14 @@ def compare(scenarios: list[Loaded], base: Loaded, inputs: Inputs, draws: int = 
     """Run the base and every scenario, attribute each change, and with draws the paired differences."""
     check_compatible(scenarios, base)
     others_loaded = list({s.scenario.name: s for s in scenarios if not _same(s, base)}.values())
+    years = np.arange(base.scenario.years.start, base.scenario.years.end + 1)
+    chosen = [levers(loaded, base, inputs, years) for loaded in others_loaded]  # refuse before running anything
     base_member = _member(base, inputs)
     attributions, others = {}, []
-    for loaded in others_loaded:
-        differing(loaded, base, inputs, base_member.results.years)  # refuse before running anything
-    for loaded in others_loaded:
+    for loaded, rows in zip(others_loaded, chosen):
         member = _member(loaded, inputs)
         others.append(member)
-        attributions[member.name] = attribute(member, base_member, inputs)
+        attributions[member.name] = attribute(member, base_member, inputs, rows)
     seed = base.scenario.seed if seed is None else seed
     result = Comparison(base_member, others, inputs, attributions, draws, seed)
     if draws > 0:

@@ -38,9 +38,10 @@ class Summary:
     files: tuple[str, ...]
 
 
-def prepare(loaded: Loaded) -> Inputs:
-    """Load the scenario's calibration and check that the two fit together (InputError if not)."""
-    inputs = load_inputs(loaded.calibration_path)
+def prepare(loaded: Loaded, inputs: Inputs | None = None) -> Inputs:
+    """Load the scenario's calibration (or take `inputs`, already loaded from the same file) and
+    check that the two fit together (InputError if not)."""
+    inputs = load_inputs(loaded.calibration_path) if inputs is None else inputs
     start = loaded.scenario.years.start
     if start != inputs.base_year:
         file, line = loaded.where("years", "start")
@@ -199,7 +200,7 @@ def compare(scenarios: list[Loaded], base: Loaded, out: Path | None = None, draw
             file, line = loaded.where("calibration")
             raise InputError(file, f"names {loaded.calibration_path}, the base names {base.calibration_path}; "
                              "scenarios are compared on one calibration", line=line, key="calibration")
-        prepare(loaded)
+        prepare(loaded, inputs)  # the same file: checked against the inputs loaded once
     years = range(base.scenario.years.start, base.scenario.years.end + 1)
     if year not in years or year <= inputs.last_observed:
         raise InputError("--year", f"{year} is not a projection year of the base ({inputs.last_observed + 1}-"
