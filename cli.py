@@ -150,6 +150,104 @@ def compare(scenarios: tuple[Path, ...], base: Path | None, draws: int, seed: in
 
 
 @main.command()
+@click.argument("sweep_file", metavar="SWEEP", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder [default: outputs/sweeps/<sweep name>].")
+@click.option("--samples", type=click.IntRange(min=1), default=None, help="Sample size (overrides the sweep file's).")
+@click.option("--workers", type=click.IntRange(min=1, max=512), default=1, show_default=True,
+              help="Worker processes (a local pool; with --dask, a local Dask cluster).")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786.")
+@click.option("--dask", "local_dask", is_flag=True, help="Run on a local Dask cluster of --workers processes.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted sweep: rerun only missing or corrupt shards.")
+@click.option("--memory", "memory_mb", type=click.FloatRange(min=64), default=1024, show_default=True,
+              help="Memory budget of all workers together (MiB); sets the shard size.")
+@click.option("--shard-size", type=click.IntRange(min=1), default=None, help="Runs a shard [default: from --memory].")
+@click.option("--csv", "csv_out", is_flag=True, default=None, help="Also write results.csv (default: up to 100,000 runs).")
+@click.option("--no-charts", is_flag=True, help="Skip the charts.")
+def sweep(sweep_file: Path, out: Path | None, samples: int | None, workers: int, scheduler: str | None,
+          local_dask: bool, resume: bool, memory_mb: float, shard_size: int | None, csv_out: bool | None,
+          no_charts: bool) -> None:
+    """Run the design of SWEEP (many runs, vectorised) and analyse it: sensitivity, frontier, targets.
+
+    \b
+    Example:
+      simulate sweep scenarios/sweeps/levers.yaml --workers 2
+      simulate sweep scenarios/sweeps/uncertainty.yaml --samples 1024 --resume
+    """
+    import time
+
+    from sim import sweep as sweeps
+    from sim.sweepfile import load
+
+    if scheduler is not None and local_dask:
+        _fail(InputError("--scheduler", "give either --scheduler ADDRESS or --dask (a local cluster), not both"))
+    started = time.perf_counter()
+    try:
+        loaded = load(sweep_file, samples)
+        out = out if out is not None else Path("outputs") / "sweeps" / loaded.sweep.name
+        bar = _Progress(loaded.sweep.name)
+        table = sweeps.run(loaded, out, workers=workers, scheduler=scheduler, dask=local_dask, resume=resume,
+                           shard_size=shard_size, memory_mb=memory_mb, charts=not no_charts, csv=csv_out,
+                           progress=bar)
+    except InputError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: finished shards are kept; continue with --resume", err=True)
+        sys.exit(130)
+    bar.close()
+    seconds = time.perf_counter() - started
+    click.echo(f"sweep {loaded.sweep.name}: {table.num_rows:,} runs in {seconds:,.1f} s "
+               f"({table.num_rows / max(seconds, 1e-9):,.0f} runs/s); results and analysis in {out}/")
+
+
+class _Progress:
+    """Runs done, runs a second and time left, on one line of stderr (a line every 10% when not a terminal)."""
+
+    def __init__(self, name: str) -> None:
+        import time
+
+        self.name, self.clock, self.start, self.first, self.shown = name, time.perf_counter, None, 0, -1
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if self.start is None:
+            self.start, self.first = now, done
+        rate = (done - self.first) / max(now - self.start, 1e-9)
+        left = f"{(total - done) / rate:,.0f} s left" if rate > 0 and done < total else ""
+        text = f"sweep {self.name}: {done:,}/{total:,} runs ({done / total:.0%}), {rate:,.0f} runs/s {left}"
+        tenth = done * 10 // max(total, 1)
+        if self.tty:
+            click.echo("\r" + text.ljust(90), nl=False, err=True)
+        elif tenth != self.shown:
+            click.echo(text, err=True)
+        self.shown = tenth
+
+    def close(self) -> None:
+        if self.tty and self.start is not None:
+            click.echo("", err=True)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--no-charts", is_flag=True, help="Skip the charts.")
+def report(folder: Path, no_charts: bool) -> None:
+    """Rebuild the analysis and report of a sweep FOLDER from its results (same files as the sweep wrote).
+
+    \b
+    Example:
+      simulate report outputs/sweeps/levers
+    """
+    from sim import sweep as sweeps
+
+    try:
+        files = sweeps.report(folder, charts=not no_charts)
+    except InputError as exc:
+        _fail(exc)
+    click.echo(f"{len(files)} files written to {folder}/")
+
+
+@main.command()
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Calibrated file to write [default: calibration/hk.yaml].")
 @click.option("--report", type=click.Path(path_type=Path), default=None,

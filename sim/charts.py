@@ -323,3 +323,84 @@ def waterfall(name: str, base: str, a, years: np.ndarray, year: int, colour: str
     ax.set(title=f"{name} vs {base}: change in the {year} shortage by lever",
            xlabel=f"change in the {year} shortage (thousand persons; < 0 closes the gap)", ylabel="lever")
     return _save(fig, folder, f"attribution_{name}", year_axes=[])
+
+
+# --- sweeps -----------------------------------------------------------------------------------
+
+def _scaled(unit: str) -> tuple[float, str]:
+    """Divisor and axis label for a sweep column's unit: thousand persons or HK$ million."""
+    if unit.startswith("HK$"):
+        return 1e6, "HK$ million"
+    if unit.startswith("persons"):
+        return 1e3, "thousand " + unit.split(":")[0]
+    return 1.0, unit.split(":")[0]
+
+
+def sweep_distributions(sweep, table, folder: Path) -> list[str]:
+    """A histogram of each outcome over the runs, the median marked."""
+    plt = _pyplot()
+    outcomes = sweep.outcomes
+    cols = min(3, len(outcomes))
+    rows = (len(outcomes) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows + 0.4), squeeze=False)
+    units = sweep.units()
+    for ax, o in zip(axes.flat, outcomes):
+        div, label = _scaled(units[o.column])
+        x = table.column(o.column).to_numpy() / div
+        ax.hist(x, bins=50, color=COLOURS[0], alpha=0.8)
+        ax.axvline(np.median(x), color="black", lw=1, ls="--", label="median")
+        ax.set(title=o.column, xlabel=label, ylabel="runs")
+    for ax in list(axes.flat)[len(outcomes):]:
+        ax.set_visible(False)
+    fig.suptitle(f"Sweep {sweep.sweep.name}: outcomes over {sweep.runs:,} runs", fontsize=10)
+    return _save(fig, folder, "sweep_outcomes", year_axes=[])
+
+
+def sensitivity(sweep, rows: list[list], folder: Path) -> list[str]:
+    """Sobol' first-order and total indices of each outcome, bars with their 95% intervals."""
+    plt = _pyplot()
+    outcomes = list(dict.fromkeys(r[0] for r in rows))
+    inputs = [a.column for a in sweep.axes]
+    fig, axes = plt.subplots(len(outcomes), 1, figsize=(7, 0.32 * len(inputs) * len(outcomes) + 1.2 * len(outcomes)),
+                             squeeze=False)
+    y = np.arange(len(inputs))
+    for ax, outcome in zip(axes[:, 0], outcomes):
+        mine = [r for r in rows if r[0] == outcome]
+        for k, (offset, first, colour, label) in enumerate(((-0.2, 2, COLOURS[0], "first order"),
+                                                            (0.2, 5, COLOURS[1], "total"))):
+            value = np.array([float(r[first]) if r[first] != "" else np.nan for r in mine])
+            low = np.array([float(r[first + 1]) if r[first + 1] != "" else np.nan for r in mine])
+            high = np.array([float(r[first + 2]) if r[first + 2] != "" else np.nan for r in mine])
+            ax.barh(y + offset, value, 0.4, color=colour, label=label, hatch=("", "//")[k], edgecolor="white")
+            ax.errorbar(value, y + offset, xerr=[np.maximum(value - low, 0), np.maximum(high - value, 0)],
+                        fmt="none", color="black", lw=0.8, capsize=2)
+        ax.set_yticks(y, [c.removeprefix("levers.").removeprefix("uncertainties.") for c in inputs], fontsize=7)
+        ax.invert_yaxis()
+        ax.set(title=f"What drives {outcome}", xlabel="Sobol' index (share of variance)")
+        ax.set_xlim(left=min(0.0, ax.get_xlim()[0]))
+    axes[0, 0].legend(frameon=False, fontsize=7, loc="lower right")
+    return _save(fig, folder, "sensitivity", year_axes=[])
+
+
+def frontier(sweep, table, year: int, gap: float, folder: Path, shown: int = 20_000) -> list[str]:
+    """Every run's cumulative cost against its shortage in `year` (a sample of `shown` runs), the
+    Pareto front, and the shortage left by closing each share of the base's gap."""
+    from sim import frontier as front
+
+    plt = _pyplot()
+    cost = table.column(f"cumulative_cost[{year}]").to_numpy() / 1e6
+    short = table.column(f"shortage[{year}]").to_numpy() / 1e3
+    step = max(1, cost.size // shown)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.scatter(cost[::step], short[::step], s=3, color="#999999", alpha=0.4, lw=0,
+               label=f"runs ({'every ' + str(step) + 'th of ' if step > 1 else ''}{cost.size:,})")
+    best = front.pareto(cost, short)
+    ax.step(cost[best], short[best], where="post", color=COLOURS[5], lw=1.8, label="cheapest for each shortage")
+    for share in sweep.sweep.frontier.shares:
+        ax.axhline((1 - share) * gap / 1e3, color="black", lw=0.6, ls=":")
+        ax.annotate(f"{share:.0%} of gap closed", (1.0, (1 - share) * gap / 1e3), xycoords=("axes fraction", "data"),
+                    ha="right", va="bottom", fontsize=7)
+    ax.set(title=f"Cost and {year} shortage of lever mixes (base gap {gap / 1e3:,.0f}k)",
+           xlabel=f"cost of measures, cumulative to {year} (HK$ million)", ylabel=f"shortage {year} (thousand persons)")
+    ax.legend(frameon=False, fontsize=7, loc="upper right")
+    return _save(fig, folder, f"frontier_{year}", year_axes=[])

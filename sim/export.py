@@ -120,6 +120,21 @@ def manifest_json(manifest: dict) -> str:
     return json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n"
 
 
+def replaceable(destination: Path, marker: str) -> Path:
+    """`destination` resolved, if simulate may replace it: absent, empty, or holding `marker`;
+    InputError if not (so a long job can refuse before it starts, not after)."""
+    destination = Path(destination).resolve()
+    if destination == Path.cwd().resolve() or destination in Path.cwd().resolve().parents:
+        raise InputError(destination, "refusing to replace the current folder or one above it; name a subfolder")
+    if destination.exists():
+        if not destination.is_dir():
+            raise InputError(destination, "output path exists and is not a folder")
+        if any(destination.iterdir()) and not (destination / marker).is_file():
+            raise InputError(destination, f"folder exists and was not written by simulate (no {marker}); "
+                             "choose an empty or new folder")
+    return destination
+
+
 @contextmanager
 def staged(destination: Path, marker: str):
     """Yield a temporary folder; on success it atomically becomes `destination`.
@@ -130,15 +145,7 @@ def staged(destination: Path, marker: str):
     after; on any error the temporary folder (and any parent folders made for it) is deleted and
     `destination` is untouched.
     """
-    destination = Path(destination).resolve()
-    if destination == Path.cwd().resolve() or destination in Path.cwd().resolve().parents:
-        raise InputError(destination, "refusing to replace the current folder or one above it; name a subfolder")
-    if destination.exists():
-        if not destination.is_dir():
-            raise InputError(destination, "output path exists and is not a folder")
-        if any(destination.iterdir()) and not (destination / marker).is_file():
-            raise InputError(destination, f"folder exists and was not written by simulate (no {marker}); "
-                             "choose an empty or new folder")
+    destination = replaceable(destination, marker)
     made = [p for p in (destination.parent, *destination.parent.parents) if not p.exists()]
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)

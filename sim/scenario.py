@@ -12,6 +12,8 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -594,8 +596,9 @@ def _validate(data: dict, origins: dict, path: Path) -> Scenario:
         raise _located(errors[0], origins, path) from None
 
 
-def _located(error: dict, origins: dict, path: Path) -> InputError:
-    """Turn one pydantic error into an InputError with file, line and key path."""
+def _located(error: dict, origins: dict, path: Path, model: type[BaseModel] | None = None) -> InputError:
+    """Turn one pydantic error into an InputError with file, line and key path (`model`: the
+    schema validated, for "did you mean"; the Scenario by default)."""
     loc = tuple(error["loc"])
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, LocatedValueError):
@@ -603,7 +606,7 @@ def _located(error: dict, origins: dict, path: Path) -> InputError:
     file, line = _origin(loc, origins, path)
     kind = error["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
+        allowed = _allowed_keys(loc[:-1], model or Scenario)
         hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         message = "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "") + \
             (f"; expected one of: {', '.join(allowed)}" if allowed else "")
@@ -625,17 +628,26 @@ def _origin(loc: tuple, origins: dict, path: Path) -> tuple[str, int | None]:
     return str(path), None
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
-    """The keys allowed in the mapping at `loc` (for "did you mean"); [] where any key goes."""
-    model: Any = Scenario
+def _allowed_keys(loc: tuple, model: Any) -> list[str]:
+    """The keys allowed in the mapping at `loc` of schema `model` (for "did you mean"); [] where any
+    key goes (a mapping of names, such as targets)."""
     for part in loc:
-        if model is Scenario and part == "targets":
-            return [] if len(loc) == 1 else (list(Target.model_fields) if len(loc) == 2 else [])
+        if typing.get_origin(model) is dict:
+            model = typing.get_args(model)[1]
+            continue
         field = getattr(model, "model_fields", {}).get(part) if isinstance(part, str) else None
         if field is None:
             return []
-        model = field.annotation
+        model = _model_of(field.annotation)
     return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _model_of(annotation: Any) -> Any:
+    """The schema inside an optional annotation (`Frontier | None` -> Frontier)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        models = [a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        return models[0] if models else annotation
+    return annotation
 
 
 def _check_schedules(scenario: Scenario, origins: dict, path: Path, first: int, last: int) -> None:

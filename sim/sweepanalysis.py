@@ -1,0 +1,209 @@
+"""What a sweep's results say: outcome distributions, target attainment, Sobol' indices, the frontier.
+
+Written with the results by sim.sweep.run and again, from the folder alone, by `simulate report
+DIR`; the same results give the same files.
+
+  outcomes.csv     each outcome's distribution over the runs (mean, sd, percentiles)
+  targets.csv      the share of runs meeting each target of the base (a probability when the
+                   runs are draws of the uncertainties)
+  sensitivity.csv  first-order and total Sobol' indices with 95% intervals (saltelli designs)
+  frontier.csv     the cheapest lever mixes closing each share of the gap (sweeps with a frontier)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from sim import export
+from sim.inputs import Inputs
+from sim.sweepfile import LoadedSweep
+
+PERCENTILES = (5, 25, 50, 75, 95)
+OUTCOME_COLUMNS = ("outcome", "unit", "runs", "mean", "sd", "min", *(f"p{p:02d}" for p in PERCENTILES), "max")
+TARGET_COLUMNS = ("target", "metric", "years", "bound", "runs", "share_met")
+SENSITIVITY_COLUMNS = ("outcome", "input", "first_order", "first_low", "first_high", "total_order", "total_low",
+                       "total_high")
+FRONTIER_COLUMNS = ("year", "share_closed", "gap", "shortage_at_most", "runs_meeting", "run", "cumulative_cost_hkd",
+                    "shortage")
+COLUMN_UNITS = {
+    "outcomes.csv": {"outcome": "results column", "unit": "unit of the statistics", "runs": "runs",
+                     "mean": "see unit", "sd": "see unit (standard deviation over the runs)", "min": "see unit",
+                     **{f"p{p:02d}": f"see unit ({p}th percentile over the runs)" for p in PERCENTILES},
+                     "max": "see unit"},
+    "targets.csv": {"target": "target name (base scenario)", "metric": "yearly metric", "years": "first-last",
+                    "bound": "bound(s)", "runs": "runs", "share_met": "share of runs meeting the target in every "
+                    "year of its span (a probability when the runs are draws of the uncertainties)"},
+    "sensitivity.csv": {"outcome": "results column", "input": "varied key path",
+                        "first_order": "share of the outcome's variance due to the input alone",
+                        "first_low": "95% interval, low", "first_high": "95% interval, high",
+                        "total_order": "share including its interactions", "total_low": "95% interval, low",
+                        "total_high": "95% interval, high"},
+    "frontier.csv": {"year": "calendar year", "share_closed": "share of the gap closed",
+                     "gap": "persons: the base scenario's shortage in the year (central run)",
+                     "shortage_at_most": "persons: (1 - share) x gap", "runs_meeting": "runs with a shortage at most that",
+                     "run": "the cheapest such run (empty if none)",
+                     "cumulative_cost_hkd": "HK$: its cost of measures summed over the projection years to the year",
+                     "shortage": "persons: its shortage in the year", "<lever path>": "its lever values"},
+}
+
+
+def _csv(header, rows) -> str:
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return text.getvalue()
+
+
+def _g(value) -> str:
+    """A number for a CSV cell: 10 significant digits; empty for NaN or None."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    return format(float(value), ".10g") if not isinstance(value, (int, np.integer)) else str(int(value))
+
+
+def results_csv(table) -> str:
+    """results.csv: the results table as text (for small sweeps and spreadsheets)."""
+    names = table.column_names
+    columns = [table.column(n).to_numpy() for n in names]
+    rows = ([_g(c[i]) for c in columns] for i in range(table.num_rows))
+    return _csv(names, rows)
+
+
+def column(table, name: str) -> np.ndarray:
+    return table.column(name).to_numpy()
+
+
+def outcome_rows(sweep: LoadedSweep, table) -> list[list]:
+    units = sweep.units()
+    rows = []
+    for o in sweep.outcomes:
+        x = column(table, o.column)
+        q = np.percentile(x, PERCENTILES)
+        rows.append([o.column, units[o.column], x.size, _g(x.mean()), _g(x.std()), _g(x.min()), *map(_g, q), _g(x.max())])
+    return rows
+
+
+def target_rows(sweep: LoadedSweep, table) -> list[list]:
+    from sim.kpi import describe
+
+    rows = []
+    for name, target in sweep.targets.items():
+        if f"met.{name}" in table.column_names:
+            met = column(table, f"met.{name}")
+            rows.append([name, target.metric, f"{target.years[0]}-{target.years[1]}", describe(target), met.size,
+                         _g(met.mean())])
+    return rows
+
+
+def sensitivity_rows(sweep: LoadedSweep, table) -> list[list]:
+    from sim import sensitivity
+
+    d = len(sweep.axes)
+    y = np.stack([column(table, o.column) for o in sweep.outcomes])
+    s = sensitivity.indices(y, d, sweep.seed)
+    return [[o.column, a.column, *(_g(s[k][i, j]) for k in ("first", "first_low", "first_high", "total", "total_low",
+                                                           "total_high"))]
+            for i, o in enumerate(sweep.outcomes) for j, a in enumerate(sweep.axes)]
+
+
+def base_gap(sweep: LoadedSweep, inputs: Inputs) -> dict[int, float]:
+    """The base scenario's central shortage (persons) in each frontier year."""
+    from sim.engine import simulate
+    from sim.params import build
+
+    results = simulate(build(sweep.base.scenario, inputs), inputs, keep=("shortage",))
+    return {y: float(results.metrics["shortage"][0, int(np.searchsorted(results.years, y))])
+            for y in sweep.sweep.frontier.years}
+
+
+def frontier_rows(sweep: LoadedSweep, table, gaps: dict[int, float]) -> list[list]:
+    from sim import frontier
+
+    levers = [a.column for a in sweep.axes]
+    rows = []
+    for year in sweep.sweep.frontier.years:
+        cost, short = column(table, f"cumulative_cost[{year}]"), column(table, f"shortage[{year}]")
+        for pick in frontier.cheapest(cost, short, gaps[year], sweep.sweep.frontier.shares):
+            r = pick["run"]
+            chosen = [cost[r], short[r], *(column(table, c)[r] for c in levers)] if r is not None else [None] * (2 + len(levers))
+            rows.append([year, _g(pick["share"]), _g(gaps[year]), _g(pick["target"]), pick["meeting"],
+                         "" if r is None else int(column(table, "run")[r]), *map(_g, chosen)])
+    return rows
+
+
+def write(sweep: LoadedSweep, inputs: Inputs, table, folder: Path, charts: bool = True) -> list[str]:
+    """Write the analysis files (and charts) into `folder`; returns their names."""
+    tables = {"outcomes.csv": _csv(OUTCOME_COLUMNS, outcome_rows(sweep, table))}
+    targets = target_rows(sweep, table)
+    if targets:
+        tables["targets.csv"] = _csv(TARGET_COLUMNS, targets)
+    sens = sensitivity_rows(sweep, table) if sweep.sweep.design == "saltelli" else []
+    if sens:
+        tables["sensitivity.csv"] = _csv(SENSITIVITY_COLUMNS, sens)
+    front, gaps = [], {}
+    if sweep.sweep.frontier is not None:
+        gaps = base_gap(sweep, inputs)
+        front = frontier_rows(sweep, table, gaps)
+        tables["frontier.csv"] = _csv(FRONTIER_COLUMNS + tuple(a.column for a in sweep.axes), front)
+    tables["columns.csv"] = _csv(("file", "column", "unit"), [["results.parquet", k, v] for k, v in sweep.units().items()]
+                                 + [[f, k, v] for f, units in COLUMN_UNITS.items() for k, v in units.items() if f in tables])
+    for name, text in tables.items():
+        export.write_text(folder, name, text)
+    drawn = []
+    if charts:
+        from sim import charts as chart
+
+        drawn += chart.sweep_distributions(sweep, table, folder)
+        if sens:
+            drawn += chart.sensitivity(sweep, sens, folder)
+        for year in gaps:
+            drawn += chart.frontier(sweep, table, year, gaps[year], folder)
+        chart.close_all()
+    export.write_text(folder, "report.md", markdown(sweep, table, targets, sens, front, drawn))
+    return [*tables, *drawn, "report.md"]
+
+
+def markdown(sweep: LoadedSweep, table, targets: list[list], sens: list[list], front: list[list],
+             drawn: list[str]) -> str:
+    s = sweep.sweep
+    lines = [f"# Sweep {s.name}", "", s.description or "", "",
+             f"{sweep.runs:,} runs of scenario `{sweep.base.scenario.name}` ({s.design} design, seed {sweep.seed}"
+             + (", with draws of its uncertainties" if s.draws else "") + "). Varied:", ""]
+    lines += [f"- `{a.column}`: " + (f"{list(a.items)}" if a.items is not None else f"{a.low:g} to {a.high:g}")
+              + f" ({a.row.unit})" for a in sweep.axes]
+    lines += ["", "Results: `results.parquet` (one row a run; units in `columns.csv`).", "", "## Outcomes", "",
+              "| outcome | mean | 5% | 50% | 95% |", "|---|---:|---:|---:|---:|"]
+    for row in outcome_rows(sweep, table):
+        lines.append(f"| {row[0]} | {_num(row[3])} | {_num(row[6])} | {_num(row[8])} | {_num(row[10])} |")
+    if targets:
+        lines += ["", "## Targets", "", "| target | years | bound | share of runs meeting it |", "|---|---|---|---:|"]
+        lines += [f"| {r[0]} | {r[2]} | {r[3]} | {float(r[5]):.1%} |" for r in targets]
+    if sens:
+        lines += ["", "## Sensitivity (Sobol' indices, 95% interval)", "",
+                  "| outcome | input | first order | total |", "|---|---|---:|---:|"]
+        lines += [f"| {r[0]} | {r[1]} | {_idx(r[2], r[3], r[4])} | {_idx(r[5], r[6], r[7])} |" for r in sens]
+    if front:
+        lines += ["", "## Cost-effectiveness frontier", "",
+                  "| year | share of gap closed | gap | runs meeting | cheapest cumulative cost (HK$ m) | shortage |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for r in front:
+            cost = "none" if r[6] == "" else f"{float(r[6]) / 1e6:,.0f}"
+            lines.append(f"| {r[0]} | {float(r[1]):.0%} | {_num(r[2])} | {r[4]:,} | {cost} | {_num(r[7])} |")
+    if drawn:
+        lines += ["", "## Charts", ""] + [f"![{name}]({name})" for name in drawn if name.endswith(".png")]
+    return "\n".join(lines) + "\n"
+
+
+def _num(text: str) -> str:
+    return "" if text == "" else f"{float(text):,.0f}"
+
+
+def _idx(value: str, low: str, high: str) -> str:
+    return "n/a (does not vary)" if value == "" else f"{float(value):.2f} ({float(low):.2f} to {float(high):.2f})"
