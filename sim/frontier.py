@@ -13,11 +13,12 @@ import numpy as np
 
 def cheapest(cost: np.ndarray, shortage: np.ndarray, gap: float, shares) -> list[dict]:
     """For each share s: {share, target, meeting, run} with run the index (into the arrays) of the
-    cheapest mix whose shortage <= (1 - s) x gap (the first such index on a tie), None if none."""
+    cheapest mix that closes s of the gap, gap - shortage >= s x gap (the first such index on a
+    tie), None if none; target = gap - s x gap, the shortage that leaves."""
     out = []
     for share in shares:
-        target = (1.0 - share) * gap
-        ok = np.flatnonzero(shortage <= target)
+        target = gap - share * gap
+        ok = np.flatnonzero(gap - shortage >= share * gap)
         run = int(ok[np.argmin(cost[ok])]) if ok.size else None
         out.append({"share": float(share), "target": target, "meeting": int(ok.size), "run": run})
     return out
