@@ -100,7 +100,7 @@ def validate(scenario: Path, overrides: tuple[str, ...]) -> None:
     Example:
       simulate validate scenarios/baseline.yaml
     """
-    from sim.runner import prepare
+    from sim.preflight import prepare
     from sim.scenario import load
 
     try:
@@ -192,7 +192,7 @@ def sweep(sweep_file: Path, out: Path | None, samples: int | None, workers: int,
     except InputError as exc:
         _fail(exc)
     except KeyboardInterrupt:
-        click.echo(f"\ninterrupted: finished shards are kept; continue with --resume", err=True)
+        click.echo("\ninterrupted: finished shards are kept; continue with --resume", err=True)
         sys.exit(130)
     bar.close()
     seconds = time.perf_counter() - started

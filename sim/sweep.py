@@ -287,7 +287,7 @@ def run(spec, out: str | Path | None = None, *, samples: int | None = None, work
     the sweep's format]. progress(done, total) is called as shards finish.
     """
     from sim.inputs import load as load_inputs
-    from sim.runner import prepare
+    from sim.preflight import prepare
 
     sweep = spec if isinstance(spec, LoadedSweep) else load_sweep(spec, samples)
     inputs = prepare(sweep.base, load_inputs(sweep.base.calibration_path))
@@ -384,7 +384,7 @@ def report(folder: str | Path, charts: bool = True) -> list[str]:
     results.parquet (the same bytes the sweep wrote, given the same sweep file and inputs)."""
     from sim import sweepanalysis
     from sim.inputs import load as load_inputs
-    from sim.runner import prepare
+    from sim.preflight import prepare
 
     folder = Path(folder)
     try:

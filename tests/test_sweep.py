@@ -117,7 +117,8 @@ def test_designs_do_not_depend_on_how_the_runs_are_cut(tmp_path):
 
 
 def test_latin_hypercube_takes_each_stratum_once(tmp_path):
-    loaded = sweepfile.load(write(tmp_path, SMALL.replace("design: saltelli", "design: lhs").replace("samples: 16", "samples: 50")))
+    loaded = sweepfile.load(write(tmp_path,
+        SMALL.replace("design: saltelli", "design: lhs").replace("samples: 16", "samples: 50")))
     for axis, values in zip(loaded.axes, design.points(loaded, 0, 50).values()):
         strata = np.floor((values - axis.low) / (axis.high - axis.low) * 50).astype(int)
         assert sorted(strata) == list(range(50))
