@@ -1,5 +1,5 @@
 """Import cost of the command line: `validate`, `--help` and `run --no-charts` must not load
-matplotlib or scipy.stats. Each check runs in a fresh interpreter, since the test process has
+matplotlib, scipy.stats, pyarrow or dask. Each check runs in a fresh interpreter, since the test process has
 usually imported them already."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("matplotlib", "scipy.stats")
+HEAVY = ("matplotlib", "scipy.stats", "pyarrow", "dask", "distributed")
 
 PROBE = """
 import json, sys
@@ -22,7 +22,7 @@ try:
 except SystemExit as exc:
     code = exc.code
 print(json.dumps({{"code": code, "loaded": sorted(m for m in sys.modules
-                                                    if m in {heavy!r} or m.startswith("matplotlib."))}}))
+                                                    if m in {heavy!r} or m.split(".")[0] in {heavy!r})}}))
 """
 
 
@@ -36,10 +36,10 @@ def modules_after(args: list[str], cwd: Path) -> tuple[object, list[str], str]:
 
 
 @pytest.mark.parametrize("args", [["validate", "scenarios/baseline.yaml"], ["--help"],
-                                  ["run", "--help"], ["validate", "--help"]],
-                         ids=["validate", "help", "run-help", "validate-help"])
+                                  ["run", "--help"], ["validate", "--help"], ["sweep", "--help"], ["report", "--help"]],
+                         ids=["validate", "help", "run-help", "validate-help", "sweep-help", "report-help"])
 def test_light_commands_do_not_import_heavy_modules(args):
-    """validate and --help succeed without importing matplotlib or scipy.stats."""
+    """validate and --help succeed without importing matplotlib, scipy.stats, pyarrow or dask."""
     code, loaded, stdout = modules_after(args, ROOT)
     assert code in (0, None), stdout
     assert loaded == [], f"{' '.join(args)} imported {loaded}"
