@@ -41,6 +41,8 @@ MEMORY_MB = 1024
 BYTES_PER_RUN_YEAR = 450
 """Estimated peak bytes a run needs per year of its span in a shard (parameters, draws, kept
 series; the engine's own state is bounded by its chunk, not the shard)."""
+SHARDS_A_WORKER = 4
+"""With several workers, at least this many shards each, so no worker idles at the end."""
 PLAN = "sweep.json"
 Progress = Callable[[int, int], None]
 
@@ -184,11 +186,14 @@ def _dask(job: Job, shards: list[tuple[int, int, int]], scheduler: str | None,
 # --- the sweep folder ------------------------------------------------------------------------
 
 def shard_runs(sweep: LoadedSweep, workers: int, memory_mb: float) -> int:
-    """Runs a shard: as many as a worker's share of the memory budget holds, a multiple of 1024,
+    """Runs a shard: as many as a worker's share of the memory budget holds, but no more than
+    gives each worker SHARDS_A_WORKER shards (so they finish together), a multiple of 1024,
     between 1,024 and 262,144 (and no more than the sweep)."""
     years = sweep.base.scenario.years.end - sweep.base.scenario.years.start + 1
     fit = int(memory_mb * 2**20 / max(1, workers) / (BYTES_PER_RUN_YEAR * years))
-    size = max(1024, min(262_144, fit // 1024 * 1024))
+    if workers > 1:
+        fit = min(fit, -(-sweep.runs // (SHARDS_A_WORKER * workers)))
+    size = max(1024, min(262_144, -(-fit // 1024) * 1024 if workers > 1 else fit // 1024 * 1024))
     return min(size, sweep.runs)
 
 

@@ -63,17 +63,17 @@ def _g(value) -> str:
     """A number for a CSV cell: 10 significant digits; empty for NaN or None."""
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
     return format(float(value), ".10g") if not isinstance(value, (int, np.integer)) else str(int(value))
 
 
 def results_csv(table) -> str:
-    """results.csv: the results table as text (for small sweeps and spreadsheets)."""
-    names = table.column_names
-    columns = [table.column(n).to_numpy() for n in names]
-    rows = ([_g(c[i]) for c in columns] for i in range(table.num_rows))
-    return _csv(names, rows)
+    """results.csv: the results table as text (for small sweeps and spreadsheets): numbers as
+    their shortest round-trip decimal, booleans true/false."""
+    import pyarrow.csv
+
+    body = io.BytesIO()
+    pyarrow.csv.write_csv(table, body, write_options=pyarrow.csv.WriteOptions(include_header=False, quoting_style="none"))
+    return ",".join(table.column_names) + "\n" + body.getvalue().decode("utf-8")
 
 
 def column(table, name: str) -> np.ndarray:
