@@ -11,14 +11,19 @@ death rates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
+try:
+    from numpy._core.umath import clip as _clip  # the ufunc np.clip calls, without its Python wrapper
+except ImportError:  # pragma: no cover - numpy < 2
+    from numpy.core.umath import clip as _clip
+
 from sim import flows
 from sim.inputs import Inputs, talents_by_age
-from sim.params import Params
-from sim.results import Results
+from sim.params import Params, take
+from sim.results import Results, split_keep
 
 PHASES = ("talent", "demography", "importation", "retraining", "labour_market")
 """Order of the same-year phases: talents naturalise before the resident population ages;
@@ -40,11 +45,13 @@ class State:
 
 
 class Clock:
-    """Fires one event per (step, phase), phases in PHASES order, one step a year."""
+    """Fires one event per (step, phase), phases in PHASES order, one step a year, from step
+    `first` (1: the year after the start year) to steps - 1."""
 
-    def __init__(self, env, steps: int) -> None:
+    def __init__(self, env, steps: int, first: int = 1) -> None:
         self.env = env
         self.steps = steps
+        self.first = first
         self._events: dict[tuple[int, str], object] = {}
 
     def phase(self, step: int, name: str):
@@ -55,33 +62,30 @@ class Clock:
         return self._events[key]
 
     def run(self):
-        for step in range(1, self.steps):
+        for step in range(self.first, self.steps):
             yield self.env.timeout(1)
             for name in PHASES:
                 self.phase(step, name).succeed()
                 del self._events[(step, name)]
 
 
-class Model:
-    """Owns the batch state and the recorder; one method per phase, each a thin step."""
+class Batch:
+    """What every batch model shares: the constants of the calibration and the initial state."""
 
-    def __init__(self, params: Params, inputs: Inputs, ages: bool = False) -> None:
+    def __init__(self, params: Params, inputs: Inputs, width: int | None = None) -> None:
         self.p = params
         self.inputs = inputs
         runs = params.runs
-        self.results = Results.empty(params.years, runs)
-        if ages:
-            self.results.population_by_age = np.full((runs, params.years.size, *inputs.population.shape), np.nan)
         self.observed = params.years <= inputs.last_observed
-        h, par = inputs.history, inputs.param
+        par = inputs.param
         self.talent_profile = inputs.profiles["talent"]
         self.expiring = {True: flows.visa_expiring(np.full(runs, int(par("history_first_visa_years"))),
                                                    np.full(runs, int(par("history_renewal_visa_years")))),
                          False: flows.visa_expiring(params.first_visa_years, params.renewal_visa_years)}
         history_contract = int(par("history_contract_years"))
-        width = max(history_contract, int(params.contract_years.max()))
-        self.ending = {True: flows.contract_ending(np.full(runs, history_contract), width),
-                       False: flows.contract_ending(params.contract_years, width)}
+        self.width = contract_width(params, inputs) if width is None else width
+        self.ending = {True: flows.contract_ending(np.full(runs, history_contract), self.width),
+                       False: flows.contract_ending(params.contract_years, self.width)}
         self.exit_rate = float(par("retraining_exit_rate"))
         self.talent_rate = float(par("talent_participation"))
         self.elasticity = float(par("employment_elasticity"))
@@ -89,7 +93,13 @@ class Model:
         self.drift_halflife = float(par("occupational_drift_halflife"))
         self.retraining_shares = inputs.shares["retraining"]
         self.female_share = {k: float(inputs.profiles[k][0].sum()) for k in ("talent", "imported")}
-        imported = np.zeros((runs, len(inputs.shares["talent"]), width))
+
+    def initial_state(self) -> State:
+        """The stocks at the start year's mid-year: the calibration's, retraining's uplift and
+        movers at their steady state under the start year's places."""
+        params, inputs, h = self.p, self.inputs, self.inputs.history
+        runs = params.runs
+        imported = np.zeros((runs, len(inputs.shares["talent"]), self.width))
         imported[:, :, :h.imported_stock.shape[2]] = h.imported_stock[0]
         placed = flows.retraining_placements(params.retraining_places[:, 0], params.placement_tied_share[:, 0],
                                              params.completion_rate[:, 0], params.placement_rate[:, 0])
@@ -98,7 +108,7 @@ class Model:
         rates = self._rates(0)
         steady = np.divide(flows.distribute(activated / self.exit_rate, inputs.profiles["trainee"]), pop,
                            out=np.zeros_like(pop), where=pop > 0)
-        self.state = State(
+        return State(
             pop=pop,
             talent=np.broadcast_to(h.talent_stock[0], (runs, h.talent_stock.shape[1])).copy(),
             imported=imported,
@@ -108,8 +118,18 @@ class Model:
             required=np.full((runs, imported.shape[1]), np.nan),
             output=np.full(runs, np.nan),
         )
-        self.year: dict[str, np.ndarray] = {}   # this year's flows, passed between phases
-        self._record_stocks(0)
+
+    def _training(self, i: int) -> np.ndarray:
+        """(R, G) shares of the groups placed trainees go to in year i: the calibration's training
+        shares of the groups courses train for, summing to 1."""
+        train = self.retraining_shares * self.p.trains_for[:, i]
+        return train / train.sum(axis=1, keepdims=True)
+
+    def _origin(self, i: int) -> np.ndarray:
+        """(R, G) shares of the groups retrained movers leave in year i: the resident shares of the
+        groups they may move out of, summing to 1."""
+        origin = self.p.resident_shares * self.p.moves_from[:, i]
+        return origin / origin.sum(axis=1, keepdims=True)
 
     def _rates(self, i: int) -> np.ndarray:
         p, inp = self.p, self.inputs
@@ -125,6 +145,25 @@ class Model:
                                           women * p.participation_projection, older * p.participation_projection,
                                           p.female_shift[:, i], p.older_shift[:, i])
         return flows.later_exit(rates, p.later_exit[:, i])
+
+
+def contract_width(params: Params, inputs: Inputs) -> int:
+    """Contract years the imported-worker stock holds: the longest contract, history's or a run's."""
+    return max(int(inputs.param("history_contract_years")), int(params.contract_years.max()))
+
+
+class Model(Batch):
+    """Owns the batch state and the recorder; one method per phase, each a thin step."""
+
+    def __init__(self, params: Params, inputs: Inputs, ages: bool = False) -> None:
+        super().__init__(params, inputs)
+        runs = params.runs
+        self.results = Results.empty(params.years, runs)
+        if ages:
+            self.results.population_by_age = np.full((runs, params.years.size, *inputs.population.shape), np.nan)
+        self.state = self.initial_state()
+        self.year: dict[str, np.ndarray] = {}   # this year's flows, passed between phases
+        self._record_stocks(0)
 
     # --- phases -----------------------------------------------------------------------
 
@@ -243,18 +282,6 @@ class Model:
 
     # --- recording ----------------------------------------------------------------------
 
-    def _training(self, i: int) -> np.ndarray:
-        """(R, G) shares of the groups placed trainees go to in year i: the calibration's training
-        shares of the groups courses train for, summing to 1."""
-        train = self.retraining_shares * self.p.trains_for[:, i]
-        return train / train.sum(axis=1, keepdims=True)
-
-    def _origin(self, i: int) -> np.ndarray:
-        """(R, G) shares of the groups retrained movers leave in year i: the resident shares of the
-        groups they may move out of, summing to 1."""
-        origin = self.p.resident_shares * self.p.moves_from[:, i]
-        return origin / origin.sum(axis=1, keepdims=True)
-
     def _record_stocks(self, i: int) -> None:
         s, p, rec, inp = self.state, self.p, self.results, self.inputs
         effective = np.minimum(s.rates + s.uplift, 1.0)
@@ -300,21 +327,503 @@ class Model:
 
 def _process(clock: Clock, model: Model, name: str):
     step = getattr(model, name)
-    for i in range(1, clock.steps):
+    for i in range(clock.first, clock.steps):
         yield clock.phase(i, name)
         step(i)
 
 
-def simulate(params: Params, inputs: Inputs, ages: bool = False) -> Results:
+def simulate(params: Params, inputs: Inputs, ages: bool = False, keep=None, *, chunk: int | None = None) -> Results:
     """Run a batch from the start year to the end year; returns the recorded Results (with
-    `ages`, also the population by sex and age of every year: for small batches)."""
+    `ages`, also the population by sex and age of every year: for small batches).
+
+    keep=None records everything (metrics, groups, ledger). `keep`, a collection of names from
+    sim.results.KEEP_NAMES (a metric, or "group:<series>"), takes the lean path: only those
+    series are computed and recorded (no ledger), each bitwise equal to the full path's, the
+    runs are stepped `chunk` (default LEAN_CHUNK) at a time in preallocated buffers, and when
+    every run shares the inputs the observed years read (history_shared) those years are
+    simulated once and broadcast. ValueError for names not in KEEP_NAMES.
+    """
+    if keep is None:
+        if chunk is not None:
+            raise ValueError("chunk applies to the lean path (keep=...) only")
+        model = Model(params, inputs, ages)
+        _drive(model, params.years.size)
+        return model.results
+    metrics, groups = split_keep(keep)
+    if ages:
+        raise ValueError("the population by age is recorded on the full path only (keep=None)")
+    return _lean(params, inputs, Needs(metrics, groups), LEAN_CHUNK if chunk is None else int(chunk))
+
+
+def _drive(model, steps: int, first: int = 1) -> None:
+    """Step `model` through years first..steps-1 with one SimPy environment."""
     import simpy
 
     env = simpy.Environment()
-    model = Model(params, inputs, ages)
-    clock = Clock(env, params.years.size)
+    clock = Clock(env, steps, first)
     for name in PHASES:
         env.process(_process(clock, model, name))
     env.process(clock.run())
     env.run()
-    return model.results
+
+
+# --- the lean path: only the kept outcomes ---------------------------------------------------
+
+LEAN_CHUNK = 256
+"""Runs the lean path steps at a time: its (chunk, 2, 101) buffers (about ten) stay in a core's
+cache (see bench/engine.py for the measurements behind the choice)."""
+
+
+class Needs:
+    """What a lean batch must compute for the metrics and group series it keeps."""
+
+    def __init__(self, metrics: tuple[str, ...], groups: tuple[str, ...]) -> None:
+        m, g = set(metrics), set(groups)
+        self.metrics, self.groups = metrics, groups
+        self.openings = "openings" in g
+        self.required = bool(m & {"requirement", "shortage"} or g & {"requirement", "shortage", "openings"})
+        self.supply = bool("shortage" in m or g & {"supply", "shortage"})  # and at the demand base year if required
+        self.effective = self.supply or self.required or bool(m & EFFECTIVE)
+        self.labour = self.effective                     # participation and retraining's uplift
+        self.population = self.labour or bool(m & POPULATION)
+
+
+EFFECTIVE = {"labour_force", "labour_force_female", "labour_force_60plus", "resident_labour_force",
+             "retraining_active", "participation_rate"}
+"""Metrics that read the participation in force (rates + retraining's uplift)."""
+POPULATION = {"population", "population_15plus", "births", "births_at_tfr1", "deaths", "resident_net_migration"}
+"""Metrics that read the resident population (and not the participation)."""
+
+PROJECTION_ONLY = ("first_visa_years", "renewal_visa_years", "contract_years", "participation_trend",
+                   "participation_projection", "mortality_scale", "tfr")
+"""Params fields the observed years do not read: the projection's visa and contract lengths
+(contract_years only widens the imported-worker stock with columns that hold zeros, which add
+nothing to its sums), the projection's participation trends (times 0 years before the last
+observed year: a finite value adds a zero), mortality scale and TFR (observed deaths and births)."""
+
+RUN_FIELDS = ("first_visa_years", "renewal_visa_years", "contract_years", "participation_trend",
+              "participation_projection", "mortality_scale", "participation_scale", "participation_female",
+              "participation_older", "participation_trend_pp", "participation_trend_late_pp", "resident_shares",
+              "older_shares", "shortage_base")
+"""Params fields shaped (R,) or (R, G), one value a run for every year; the others are (R, Y, ...)."""
+
+
+def history_shared(params: Params, inputs: Inputs) -> bool:
+    """Whether every run reads bitwise the same inputs in the observed years (up to the last
+    observed year), so that simulating them once for all runs gives every run's values: the
+    observed-year slices of the year fields, every run field the history reads (the fitted
+    participation, the occupation shares, the base-year shortage: the demand base year is
+    observed) and finite projection trends (see PROJECTION_ONLY)."""
+    n = int((params.years <= inputs.last_observed).sum())
+    for f in fields(Params):
+        if f.name == "years" or f.name in PROJECTION_ONLY:
+            continue
+        value = getattr(params, f.name)
+        if not _same_rows(value if f.name in RUN_FIELDS else value[:, :n]):
+            return False
+    return all(np.isfinite(getattr(params, name)).all() for name in ("participation_trend", "participation_projection"))
+
+
+def _same_rows(x: np.ndarray) -> bool:
+    """Whether every run (row) of x holds bitwise the values of the first."""
+    if x.shape[0] <= 1 or x.strides[0] == 0:
+        return True
+    bits = x.view(f"u{x.itemsize}")
+    return bool((bits == bits[:1]).all())
+
+
+def _lean(params: Params, inputs: Inputs, needs: Needs, chunk: int) -> Results:
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1 run, not {chunk}")
+    runs, steps = params.runs, params.years.size
+    results = Results.kept(params.years, runs, needs.metrics, needs.groups)
+    width = contract_width(params, inputs)
+    calendar = Calendar(params, inputs)
+    first, warm = 1, None
+    observed = int((params.years <= inputs.last_observed).sum())
+    if runs > 1 and observed > 1 and history_shared(params, inputs):
+        # the observed years once, as a batch of one; every run continues from its state
+        one = take(params, slice(0, 1))
+        early = Results.kept(params.years, 1, needs.metrics, needs.groups)
+        warm = Lean(one, inputs, needs, width, calendar, early)
+        _drive(warm, min(observed, steps))
+        first = observed
+        for name, series in results.metrics.items():
+            series[:, :observed] = early.metrics[name][:, :observed]
+        for name, series in results.groups.items():
+            series[:, :observed] = early.groups[name][:, :observed]
+        if first >= steps:
+            return results
+    for lo in range(0, runs, chunk):
+        part = slice(lo, min(lo + chunk, runs))
+        view = Results(years=params.years, metrics={k: v[part] for k, v in results.metrics.items()},
+                       groups={k: v[part] for k, v in results.groups.items()})
+        model = Lean(take(params, part), inputs, needs, width, calendar, view, start=warm)
+        _drive(model, steps, first)
+    return results
+
+
+class Calendar:
+    """What each year of a lean batch reads that no run changes, computed once per simulate call."""
+
+    def __init__(self, params: Params, inputs: Inputs) -> None:
+        par, last = inputs.param, inputs.last_observed
+        self.later = params.later_exit.any(axis=0)   # the full path tests the whole batch, year by year
+        anchor = int(par("life_expectancy_anchor")["year"])
+        halflife = float(par("participation_trend_halflife"))
+        self.death_prob, self.women, self.older, self.since, self.line, self.fdh = [], [], [], [], [], []
+        for i, y in enumerate(params.years):
+            year = int(y)
+            improvement = (1.0 - float(par("mortality_improvement"))) ** (year - anchor)
+            self.death_prob.append(inputs.mortality if year <= last else inputs.projection_mortality * improvement)
+            self.women.append(flows.damped_points(year, last, float(par("participation_women_trend")), halflife))
+            self.older.append(flows.damped_points(year, last, float(par("participation_older_trend")), halflife))
+            self.since.append(flows.drift_years(year - inputs.demand_base_year, float(par("occupational_drift_halflife"))))
+            line = flows.OLDER_AGES[0] + year - inputs.demand_base_year   # int(np.clip(...)) of _record_stocks
+            self.line.append(min(max(line, flows.ADULT), inputs.population.shape[1]))
+            self.fdh.append(inputs.history.fdh[i] if year <= last else float(par("fdh_projection")))
+
+
+def _span(mask: np.ndarray) -> slice:
+    """The ages from the first to the last True of `mask` (A,)."""
+    where = np.flatnonzero(mask)
+    return slice(int(where[0]), int(where[-1]) + 1) if where.size else slice(0, 0)
+
+
+def _uniform(x: np.ndarray) -> np.ndarray:
+    """(Y,) for a (R, Y, ...) field, or a 0-d bool for (R,) or (R, G): whether every run holds
+    bitwise the first run's values (per year)."""
+    if x.shape[0] <= 1 or x.strides[0] == 0:
+        return np.ones(x.shape[1], dtype=bool) if x.ndim > 1 and x.shape[1:] != () else np.bool_(True)
+    bits = x.view(f"u{x.itemsize}")
+    same = bits == bits[:1]
+    return same.all(axis=tuple(a for a in range(x.ndim) if a != 1)) if x.ndim > 1 else same.all()
+
+
+def _row(x: np.ndarray) -> np.ndarray:
+    """x, or its first run alone (broadcasting the same) when every run holds the same values."""
+    return x[:1] if _same_rows(x) else x
+
+
+class Lean(Batch):
+    """A batch (a chunk of runs) that computes and records only what `needs` asks for, in
+    preallocated (R, 2, A) buffers updated in place. Every recorded value comes from the
+    operations of Model in the same order, so it is bitwise the full path's. Two shortcuts keep
+    the values: a spread (flows.distribute) that is the same in every run of the chunk is made
+    once as a (1, 2, A) row that broadcasts, and the talents' share of births is taken only at the
+    ages where talents' women and fertility are both non-zero (elsewhere the full path adds 0).
+    `start`: a batch of one whose state (after the observed years) every run starts from."""
+
+    def __init__(self, params: Params, inputs: Inputs, needs: Needs, width: int, calendar: Calendar,
+                 results: Results, start: Lean | None = None) -> None:
+        super().__init__(params, inputs, width)
+        self.needs, self.calendar, self.results = needs, calendar, results
+        runs, shape = params.runs, (params.runs, *inputs.population.shape)
+        tenures = inputs.history.talent_stock.shape[1]
+        self.older_talent = flows.shift_ages(self.talent_profile, tenures - 1)
+        arrived = np.stack([flows.shift_ages(self.talent_profile, k) for k in range(tenures)])  # (K, 2, A)
+        self.mothers = _span((inputs.fertility > 0) & arrived[:, 0].any(axis=0))
+        self.arrived_women = np.ascontiguousarray(arrived[:, 0, self.mothers])
+        self.ones = np.ones(runs)
+        self.naturalised = None
+        self.year: dict[str, np.ndarray] = {}   # this year's flows, for openings
+        if needs.population:
+            self.buffers = [np.empty(shape) for _ in range(4)]
+            self.women = np.empty((runs, shape[2]))
+            self.positive = np.empty(shape, dtype=bool)
+            self.same = {name: _uniform(getattr(params, name)) for name in ("resident_net_migration", "owp_arrivals")}
+            self.same_scale = bool(_uniform(params.mortality_scale))
+        if needs.labour:
+            self.one = np.ones(shape)
+            self.scaled = self._scaled()
+            fields_ = ("participation_trend_pp", "participation_trend_late_pp", "participation_trend",
+                       "participation_projection")
+            fitted = self.scaled.shape[0] == 1 and all(_uniform(getattr(params, f)) for f in fields_)
+            self.same_rates = fitted & _uniform(params.female_shift) & _uniform(params.older_shift)
+            self.same_activations = np.logical_and.reduce([_uniform(getattr(params, f)) for f in (
+                "retraining_places", "placement_tied_share", "completion_rate", "placement_rate", "activation_share")])
+        if needs.supply or needs.required:
+            self.resident_shares = _row(params.resident_shares)
+            self.older_shares = _row(params.older_shares)
+        if start is None:
+            self.state = self.initial_state()
+            self.requirement = None   # (R, G) the last recorded year's requirement by group, for openings
+            self._record_stocks(0)
+        else:
+            s = start.state
+            self.state = State(**{f.name: np.repeat(getattr(s, f.name), runs, axis=0) for f in fields(State)})
+            self.requirement = None if start.requirement is None else np.repeat(start.requirement, runs, axis=0)
+
+    def _scaled(self) -> np.ndarray:
+        """level x base participation (R, 2, A), or (1, 2, A) when the fitted multipliers are the
+        same in every run, 0 below age 15: the part of participation_rates no year changes."""
+        p, inp = self.p, self.inputs
+        fitted = (p.participation_scale, p.participation_female, p.participation_older)
+        cut = slice(0, 1) if all(_same_rows(x) for x in fitted) else slice(None)
+        level = flows.participation_level(*(x[cut] for x in fitted), inp.participation.shape[1])
+        scaled = level * inp.participation[None]
+        scaled[:, :, :flows.ADULT] = 0.0
+        return scaled
+
+    def _put(self, i: int, **values) -> None:
+        for name, value in values.items():
+            if name in self.results.metrics:
+                self.results.metrics[name][:, i] = value
+
+    @staticmethod
+    def _spread(values: np.ndarray, profile: np.ndarray, out: np.ndarray, same: bool) -> np.ndarray:
+        """flows.distribute(values, profile): a (1, 2, A) row when every run has the same value."""
+        if same:
+            return values[:1, None, None] * profile[None]
+        return np.multiply(values[:, None, None], profile[None], out=out)
+
+    # --- phases (Model's, less the ledger) ----------------------------------------------
+
+    def talent(self, i: int) -> None:
+        s, p, keep = self.state, self.p, self.needs.metrics
+        out = flows.talent_step(s.talent, p.talent_arrivals[:, i], p.extension_rate[:, i],
+                                self.expiring[bool(self.observed[i])])
+        self.naturalised = out["naturalised"]
+        if "talent_departures" in keep or self.needs.openings:
+            self.year["talent_departures"] = departures = out["departures"].sum(axis=1)
+            self._put(i, talent_departures=departures)
+        if "talent_extensions" in keep:
+            self._put(i, talent_extensions=out["extensions"].sum(axis=1))
+        self._put(i, talent_arrivals=p.talent_arrivals[:, i], naturalisations=out["naturalised"])
+        s.talent = out["stock"]
+
+    def demography(self, i: int) -> None:
+        if not self.needs.population:
+            return
+        s, p, inp, keep, y = self.state, self.p, self.inputs, self.needs.metrics, self.year
+        before, other, spare, _ = self.buffers
+        pop, runs = s.pop, p.runs
+        at_tfr1 = None
+        if not self.observed[i] or "births_at_tfr1" in keep:
+            # flows.births of the resident women + talents' women (talents' babies are residents)
+            women, m = self.women, self.mothers
+            np.multiply(pop[:, 0, :], inp.fertility, out=women)
+            mothers = pop[:, 0, m] + np.einsum("...k,ka->...a", s.talent, self.arrived_women)
+            np.multiply(mothers, inp.fertility[m], out=women[:, m])
+            at_tfr1 = self.ones * women.sum(axis=-1)
+        q = self.calendar.death_prob[i]
+        if self.observed[i]:  # observed deaths, by age as the base rates say
+            np.multiply(pop, q[None], out=before)
+            expected = before.sum(axis=(1, 2))
+            scale = np.divide(inp.history.deaths[i], expected, out=np.zeros(runs), where=expected > 0)
+            births = np.full(runs, inp.history.births[i])
+        else:
+            scale = p.mortality_scale
+            births = at_tfr1 * p.tfr[:, i]
+        if self.same_scale and not self.observed[i]:                     # flows.deaths
+            prob = _clip(q[None] * scale[:1, None, None], 0.0, 1.0)
+        else:
+            prob = np.multiply(q[None], scale[:, None, None], out=spare)
+            _clip(prob, 0.0, 1.0, out=prob)
+        dead = np.multiply(pop, prob, out=before)
+        if "deaths" in keep:
+            self._put(i, deaths=dead.sum(axis=(1, 2)))
+        if self.needs.openings:
+            y["dead"] = dead.copy()
+        survivors = np.subtract(pop, dead, out=before)
+        np.negative(survivors, out=other)                                # flows.net_migration
+        spread = self._spread(p.resident_net_migration[:, i], inp.profiles["resident_migration"], spare,
+                              self.same["resident_net_migration"][i])
+        moved = np.maximum(spread, other, out=other)
+        if "resident_net_migration" in keep:
+            self._put(i, resident_net_migration=moved.sum(axis=(1, 2)))
+        if self.needs.openings:
+            y["moved"] = moved.copy()
+        np.add(survivors, moved, out=before)
+        owp = self._spread(p.owp_arrivals[:, i], inp.profiles["owp"], spare, self.same["owp_arrivals"][i])
+        np.add(before, owp, out=before)
+        naturalised = self._spread(self.naturalised, self.older_talent, spare, bool(_uniform(self.naturalised)))
+        np.add(before, naturalised, out=before)
+        if self.needs.openings:
+            shape = before.shape
+            y.update(owp=np.broadcast_to(owp, shape).copy(), naturalised=np.broadcast_to(naturalised, shape).copy(),
+                     before_ageing=before.copy())
+        self._put(i, births=births, births_at_tfr1=at_tfr1)
+        flows.age_one_year(before, births, float(inp.param("birth_female_share")), out=pop)
+
+    def importation(self, i: int) -> None:
+        s = self.state
+        out = flows.imported_step(s.imported, self.p.imported_arrivals[:, i], self.ending[bool(self.observed[i])])
+        self.year["contract_ends"] = out["contract_ends"]
+        s.imported = out["stock"]
+
+    def retraining(self, i: int) -> None:
+        s, p = self.state, self.p
+        placed = flows.retraining_placements(p.retraining_places[:, i], p.placement_tied_share[:, i],
+                                             p.completion_rate[:, i], p.placement_rate[:, i])
+        activations = placed * p.activation_share[:, i]
+        out = flows.movers_step(s.movers, placed - activations, self.exit_rate)
+        self._put(i, retraining_placements=placed, retraining_places=p.retraining_places[:, i], cost=p.cost[:, i])
+        self.year["activations"] = activations
+        s.movers = out["movers"]
+
+    def labour_market(self, i: int) -> None:
+        if self.needs.labour:
+            self._participation(i)
+        self._record_stocks(i)
+        if self.needs.openings:
+            self._openings(i)
+        self.year = {}
+
+    def _rates_into(self, i: int, rate: np.ndarray) -> None:
+        """Model._rates into `rate`: flows.participation_rates with level x base from _scaled and
+        each term added on the ages it is not 0 (elsewhere the full path adds 0 x the term); one
+        row for the chunk when every run has the same rates."""
+        p, inp, cal = self.p, self.inputs, self.calendar
+        points = flows.trend_points(int(p.years[i]), inp.base_year, int(inp.param("participation_trend_break")),
+                                    inp.last_observed, p.participation_trend_pp, p.participation_trend_late_pp,
+                                    p.participation_trend)
+        terms = (points / 100.0, (cal.women[i] * p.participation_projection) / 100.0 + p.female_shift[:, i],
+                 (cal.older[i] * p.participation_projection) / 100.0 + p.older_shift[:, i])
+        if self.same_rates[i]:
+            row = self.scaled[:1].copy()
+            _add_terms(row, *(term[:1] for term in terms))
+            np.copyto(rate, row)
+        else:
+            np.copyto(rate, self.scaled)
+            _add_terms(rate, *terms)
+        if self.calendar.later[i]:   # as the full path: when any run of the whole batch delays exit this year
+            rate[...] = flows.delayed_exit(rate, p.later_exit[:, i])
+
+    def _participation(self, i: int) -> None:
+        """The year's participation rates and retraining's uplift (Model.labour_market's state update)."""
+        s, y, inp = self.state, self.year, self.inputs
+        kept, room, wanted, spare = self.buffers
+        if self.needs.openings:
+            y["old"] = np.minimum(s.rates + s.uplift, 1.0)
+        self._rates_into(i, s.rates)          # the old rates are read by openings only
+        flows.age_rates(s.uplift, out=kept)   # carried
+        if self.needs.openings:
+            y["carried"] = kept.copy()
+        np.multiply(kept, 1.0 - self.exit_rate, out=kept)     # flows.uplift_step
+        if self.needs.openings:
+            y["kept"] = kept.copy()
+        np.subtract(1.0, s.rates, out=room)
+        np.subtract(room, kept, out=room)
+        _clip(room, 0.0, 1.0, out=room)
+        spread = self._spread(y["activations"], inp.profiles["trainee"], spare, self.same_activations[i])
+        np.greater(s.pop, 0.0, out=self.positive)
+        if self.positive.all():
+            np.divide(spread, s.pop, out=wanted)
+        else:
+            wanted.fill(0.0)
+            np.divide(spread, s.pop, out=wanted, where=self.positive)
+        np.minimum(wanted, room, out=wanted)
+        np.add(kept, wanted, out=kept)
+        self.buffers[0], s.uplift = s.uplift, kept   # the new uplift is `kept`'s buffer
+
+    def _openings(self, i: int) -> None:
+        """Model.labour_market's openings: the requirement's change + replacement demand."""
+        s, y, inp, p = self.state, self.year, self.inputs, self.p
+        old, a = y["old"], flows.ADULT
+        steps = [np.minimum(s.rates + u, 1.0) for u in (y["carried"], y["kept"], s.uplift)]
+        valued = lambda x: flows.labour_force(x[:, :, a:], old[:, :, a:])  # noqa: E731
+        x = y["before_ageing"][:, :, a:]
+        ahead = [np.concatenate([r[:, :, a + 1:], r[:, :, -1:]], axis=2) for r in steps]
+        participation = x * (ahead[0] - old[:, :, a:])
+        exits = flows.labour_force(x, ahead[1] - ahead[0])
+        deaths = -valued(y["dead"])
+        withdrawals = np.minimum(participation, 0.0).sum(axis=(1, 2))
+        emigrants = valued(np.minimum(y["moved"], 0.0))
+        leaving = -(deaths + emigrants + withdrawals + exits)
+        tr = self.talent_rate
+        replacement = (leaving[:, None] * p.resident_shares + (y["talent_departures"] * tr)[:, None]
+                       * inp.shares["talent"] + y["contract_ends"])
+        self.results.groups["openings"][:, i] = self.requirement - self.before + replacement
+
+    def _record_stocks(self, i: int) -> None:
+        """Model._record_stocks, for the kept series only."""
+        s, p, inp, needs, keep, cal = self.state, self.p, self.inputs, self.needs, self.needs.metrics, self.calendar
+        year, runs = int(p.years[i]), p.runs
+        base_year = year == inp.demand_base_year
+        supply_now = needs.supply or (needs.required and base_year)
+        talent_lf = s.talent.sum(axis=1) * self.talent_rate
+        imported = s.imported.sum(axis=2)
+        resident_lf = effective = None
+        if needs.effective:
+            effective, active_rates, by_age = self.buffers[1], self.buffers[2], self.buffers[3]
+            np.add(s.rates, s.uplift, out=effective)
+            np.minimum(effective, self.one, out=effective)
+            resident_lf = flows.labour_force(s.pop, effective)
+            if supply_now or "retraining_active" in keep:
+                np.subtract(effective, s.rates, out=active_rates)
+                active = flows.labour_force(s.pop, active_rates)  # people in work through retraining
+                self._put(i, retraining_active=active)
+        since = cal.since[i]
+        if supply_now:
+            np.multiply(s.pop, s.rates, out=by_age)
+            older_lf = by_age[:, :, cal.line[i]:].sum(axis=(1, 2))
+            younger_lf = by_age.sum(axis=(1, 2)) - older_lf
+            shares = {"resident": flows.drifted(self.resident_shares, self.drift, since),
+                      "resident_60plus": self.older_shares, "talent": inp.shares["talent"],
+                      "retraining": _row(self.retraining_shares * self.p.trains_for[:, i])}
+            shares["retraining"] = shares["retraining"] / shares["retraining"].sum(axis=1, keepdims=True)
+            origin = _row(self.p.resident_shares * self.p.moves_from[:, i])
+            supply = flows.supply_by_group(younger_lf, older_lf, talent_lf, imported, active, s.movers, shares,
+                                           origin / origin.sum(axis=1, keepdims=True))
+        if needs.required:
+            if base_year:
+                s.required, s.output = supply + p.shortage_base, np.ones(runs)
+            elif year > inp.demand_base_year:
+                s.output = s.output * (1.0 + p.gdp_growth[:, i])
+            required = flows.requirement(s.required, s.output, self.elasticity, self.drift, since)
+            self.before, self.requirement = self.requirement, required
+        if keep:
+            self._stock_metrics(i, talent_lf, imported, resident_lf, effective)
+            if "requirement" in keep:
+                self._put(i, requirement=required.sum(axis=1))
+            if "shortage" in keep:
+                self._put(i, shortage=required.sum(axis=1) - supply.sum(axis=1))
+        groups = self.results.groups
+        if "supply" in groups:
+            groups["supply"][:, i] = supply
+        if "requirement" in groups:
+            groups["requirement"][:, i] = required
+        if "shortage" in groups:
+            groups["shortage"][:, i] = required - supply
+
+    def _stock_metrics(self, i: int, talent_lf: np.ndarray, imported: np.ndarray, resident_lf, effective) -> None:
+        s, keep, runs = self.state, self.needs.metrics, self.p.runs
+        values: dict[str, np.ndarray] = {}
+        if "labour_force" in keep or "participation_rate" in keep:
+            values["labour_force"] = resident_lf + talent_lf + imported.sum(axis=1)
+        if {"population", "population_15plus", "participation_rate"} & set(keep):
+            others = s.talent.sum(axis=1) + s.imported.sum(axis=(1, 2))
+            adults = s.pop[:, :, flows.ADULT:].sum(axis=(1, 2)) + others
+            values["population_15plus"] = adults
+            if "participation_rate" in keep:
+                values["participation_rate"] = values["labour_force"] / adults
+            if "population" in keep:
+                values["population"] = s.pop.sum(axis=(1, 2)) + others
+        if "labour_force_female" in keep:
+            values["labour_force_female"] = (s.pop[:, 0] * effective[:, 0]).sum(axis=1) + (
+                talent_lf * self.female_share["talent"] + imported.sum(axis=1) * self.female_share["imported"])
+        if "labour_force_60plus" in keep:
+            values["labour_force_60plus"] = flows.labour_force(s.pop[:, :, 60:], effective[:, :, 60:])
+        if "fdh" in keep:
+            values["fdh"] = np.full(runs, self.calendar.fdh[i])
+        if "imported_workers" in keep:
+            values["imported_workers"] = imported.sum(axis=1)
+        if "talent_stock" in keep:
+            values["talent_stock"] = s.talent.sum(axis=1)
+        self._put(i, resident_labour_force=resident_lf, talent_labour_force=talent_lf, **values)
+
+
+def _add_terms(rate: np.ndarray, trend: np.ndarray, women: np.ndarray, older: np.ndarray) -> None:
+    """participation_rates' terms added in place to level x base (R, 2, A): trend (R,) at working
+    ages, women (R,) for women 25-59, older (R,) at ages 60-69, in its order; then clipped to [0, 1]."""
+    lo, hi = flows.WORKING_AGES
+    working = rate[:, :, lo:hi + 1]
+    np.add(working, trend[:, None, None], out=working)
+    lo, hi = flows.WOMEN_AGES
+    women_rate = rate[:, 0, lo:hi + 1]
+    np.add(women_rate, women[:, None], out=women_rate)
+    lo, hi = flows.OLDER_AGES
+    older_rate = rate[:, :, lo:hi + 1]
+    np.add(older_rate, older[:, None, None], out=older_rate)
+    _clip(rate, 0.0, 1.0, out=rate)

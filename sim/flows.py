@@ -43,9 +43,10 @@ def net_migration(survivors: np.ndarray, total: np.ndarray, profile: np.ndarray)
     return np.maximum(distribute(total, profile), -survivors)
 
 
-def age_one_year(pop: np.ndarray, births: np.ndarray, female_share: float) -> np.ndarray:
-    """Move everyone up one year of age; age 100 is open-ended; births (R,) enter at age 0."""
-    aged = np.empty_like(pop)
+def age_one_year(pop: np.ndarray, births: np.ndarray, female_share: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Move everyone up one year of age; age 100 is open-ended; births (R,) enter at age 0.
+    `out`: an array to write into (not `pop`), else a new one."""
+    aged = np.empty_like(pop) if out is None else out
     aged[:, :, 1:] = pop[:, :, :-1]
     aged[:, :, -1] += pop[:, :, -1]
     aged[:, 0, 0] = births * female_share
@@ -86,6 +87,7 @@ def damped_points(year: int, end_year: int, slope: float, halflife: float) -> fl
     return slope * (1.0 - h ** n) / (1.0 - h)
 
 
+WORKING_AGES = (ADULT, 64)  # ages of the general participation trend
 WOMEN_AGES = (25, 59)   # ages of the women's participation trend and the female_shift lever
 OLDER_AGES = (60, 69)   # ages of the older people's trend and the older_shift lever
 
@@ -111,7 +113,7 @@ def participation_rates(base: np.ndarray, level: np.ndarray, trend_pp, women_pp:
     """
     runs = female_shift.shape[0]
     ages = np.arange(base.shape[1])
-    working = ((ages >= ADULT) & (ages <= 64)).astype(float)
+    working = ((ages >= WORKING_AGES[0]) & (ages <= WORKING_AGES[1])).astype(float)
     women = np.array([1.0, 0.0])[:, None] * ((ages >= WOMEN_AGES[0]) & (ages <= WOMEN_AGES[1]))[None, :]
     older = ((ages >= OLDER_AGES[0]) & (ages <= OLDER_AGES[1])).astype(float)
     trend = np.broadcast_to(trend_pp, (runs, 2))[:, :, None]
@@ -133,6 +135,12 @@ def later_exit(rate: np.ndarray, years: np.ndarray) -> np.ndarray:
     """
     if not years.any():
         return rate
+    return delayed_exit(rate, years)
+
+
+def delayed_exit(rate: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """later_exit without its shortcut for a batch that delays nothing (a run with years 0 keeps
+    its rates: weight 0 on the next age)."""
     ages = np.arange(rate.shape[2])
     source = np.where(ages[None, :] >= EXIT_AGES, ages[None, :] - years[:, None], ages[None, :])  # (R, A)
     below = np.floor(source).astype(np.int64)
@@ -224,10 +232,10 @@ def retraining_placements(places: np.ndarray, tied_share: np.ndarray, completion
     return places * tied_share * completion * placement
 
 
-def age_rates(rate: np.ndarray) -> np.ndarray:
+def age_rates(rate: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """A rate attached to cohorts (R, 2, A), moved one year older; 0 at age 0; the open age 100
-    keeps its own."""
-    out = np.empty_like(rate)
+    keeps its own. `out`: an array to write into (not `rate`), else a new one."""
+    out = np.empty_like(rate) if out is None else out
     out[:, :, 1:] = rate[:, :, :-1]
     out[:, :, 0] = 0.0
     out[:, :, -1] = rate[:, :, -1]

@@ -31,6 +31,32 @@ UNITS["fdh"] = "persons: foreign domestic helpers (population + fdh is C&SD's po
 UNITS["requirement"] = "persons (from the demand base year on)"
 UNITS["shortage"] = "persons: requirement - supply (from the demand base year on; < 0 is a surplus)"
 GROUP_SERIES = ("supply", "requirement", "shortage", "openings")
+GROUP_PREFIX = "group:"
+KEEP_NAMES = STOCK_METRICS + FLOW_METRICS + tuple(GROUP_PREFIX + name for name in GROUP_SERIES)
+"""What `sim.engine.simulate(keep=...)` may be asked to record: a metric (R, Y) by its name, or a
+series by occupation group (R, Y, G) as "group:<series>"."""
+
+
+def keep_names() -> tuple[str, ...]:
+    """The valid names of `simulate(keep=...)` (KEEP_NAMES)."""
+    return KEEP_NAMES
+
+
+def split_keep(keep) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(metrics, group series) named by `keep`, in KEEP_NAMES order. ValueError naming the names
+    that are not in KEEP_NAMES, or for a keep that names nothing; TypeError for a bare string."""
+    if isinstance(keep, str):
+        raise TypeError(f"keep takes a collection of names, not the string {keep!r} (write keep=[{keep!r}])")
+    names = set(keep)
+    unknown = sorted(str(name) for name in names - set(KEEP_NAMES))
+    if unknown:
+        raise ValueError(f"unknown keep name{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                         f"expected metric names or {GROUP_PREFIX}<series> (see sim.results.KEEP_NAMES)")
+    if not names:
+        raise ValueError("keep names no outcome; pass keep=None to record everything")
+    metrics = tuple(name for name in STOCK_METRICS + FLOW_METRICS if name in names)
+    groups = tuple(name for name in GROUP_SERIES if GROUP_PREFIX + name in names)
+    return metrics, groups
 
 
 @dataclass
@@ -51,9 +77,16 @@ class Results:
                    metrics={name: np.full(shape, np.nan) for name in STOCK_METRICS + FLOW_METRICS},
                    groups={name: np.full((*shape, len(OCCUPATIONS)), np.nan) for name in GROUP_SERIES})
 
+    @classmethod
+    def kept(cls, years: np.ndarray, runs: int, metrics: tuple[str, ...], groups: tuple[str, ...]) -> "Results":
+        """NaN-filled series of only the named metrics and group series, and no ledger (the lean path)."""
+        shape = (runs, years.size)
+        return cls(years=years, metrics={name: np.full(shape, np.nan) for name in metrics},
+                   groups={name: np.full((*shape, len(OCCUPATIONS)), np.nan) for name in groups})
+
     @property
     def runs(self) -> int:
-        return self.metrics["labour_force"].shape[0]
+        return next(iter({**self.metrics, **self.groups}.values())).shape[0]
 
     def metric(self, i: int, **values: np.ndarray) -> None:
         for name, value in values.items():
