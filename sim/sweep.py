@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from sim import __version__, export
 from sim.errors import InputError
 from sim.inputs import Inputs
 from sim.sweepfile import CSV_RUNS, LoadedSweep
+from sim.sweepfile import from_mapping
 from sim.sweepfile import load as load_sweep
 
 ROW_GROUP = 65_536
@@ -286,7 +287,8 @@ def run(spec, out: str | Path | None = None, *, samples: int | None = None, work
         progress: Progress | None = None):
     """Run a sweep; returns its results as a pyarrow Table (one row a run).
 
-    spec: a sweep file path or a LoadedSweep. out: the results folder (None: nothing written,
+    spec: a sweep file path, a mapping as a sweep file holds (sim.sweepfile.from_mapping), or a
+    LoadedSweep. out: the results folder (None: nothing written,
     the table only). workers > 1: a local process pool; dask or scheduler: Dask distributed.
     shard_size: runs a shard [default: from memory_mb]. csv: also write results.csv [default:
     the sweep's format]. progress(done, total) is called as shards finish.
@@ -294,7 +296,12 @@ def run(spec, out: str | Path | None = None, *, samples: int | None = None, work
     from sim.inputs import load as load_inputs
     from sim.preflight import prepare
 
-    sweep = spec if isinstance(spec, LoadedSweep) else load_sweep(spec, samples)
+    if isinstance(spec, LoadedSweep):
+        sweep = spec
+    elif isinstance(spec, Mapping):
+        sweep = from_mapping(spec, samples=samples)
+    else:
+        sweep = load_sweep(spec, samples)
     inputs = prepare(sweep.base, load_inputs(sweep.base.calibration_path))
     size = shard_size or shard_runs(sweep, workers, memory_mb)
     work = job(sweep, inputs)

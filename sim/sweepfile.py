@@ -10,7 +10,8 @@
       levers.talent.arrivals: {range: [35000, 120000]}
       levers.importation.workers.service: {list: [3000, 6000, 12000]}
       levers.retraining.places: {range: [130000, 200000], levels: 4}   # levels: grid only
-    outcomes: [shortage.2028, shortage.2035, cumulative_cost.2035]   # or a block list of metric[year]
+    outcomes: [shortage.2028, shortage.2035, cumulative_cost.2035]   # or a block list of metric[year];
+                                      # metric[2025..2035]: every year (a trajectory)
     targets: true                     # a met.<target> column per target of the base
     draws: false                      # also draw the base's uncertainties, run by run
     frontier: {years: [2028, 2035], shares: [0.25, 0.5, 0.75, 1.0]}   # lever sweeps
@@ -26,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -154,9 +156,20 @@ def load(path: str | Path, samples: int | None = None) -> LoadedSweep:
     """Read and validate a sweep file and its base scenario; InputError naming file, line and key."""
     path = Path(path)
     doc = yamldoc.read(path)
-    origins = {key: (str(path), line) for key, line in doc.lines.items()}
-    data = dict(doc.data)
-    data.setdefault("name", path.stem)
+    return _loaded(doc.data, doc.lines, path, path.read_bytes(), samples)
+
+
+def from_mapping(data: dict, folder: str | Path = ".", samples: int | None = None) -> LoadedSweep:
+    """A sweep given as a mapping (as a sweep file would hold; `scenario` relative to `folder`),
+    for notebooks: sim.sweep.run(from_mapping({...})). Errors name `<mapping>` and the key."""
+    text = json.dumps(data, sort_keys=True, default=str).encode()
+    return _loaded(dict(data), {}, Path(folder) / "<mapping>", text, samples)
+
+
+def _loaded(data: dict, lines: dict, path: Path, source: bytes, samples: int | None) -> LoadedSweep:
+    origins = {key: (str(path), line) for key, line in lines.items()}
+    data = dict(data)
+    data.setdefault("name", path.stem.strip("<>"))
     try:
         sweep = Sweep.model_validate(data)
     except ValidationError as exc:
@@ -164,9 +177,9 @@ def load(path: str | Path, samples: int | None = None) -> LoadedSweep:
         raise _located(errors[0], origins, path, Sweep) from None
 
     def fail(message: str, *key) -> InputError:
-        return InputError(path, message, line=_line(doc.lines, key), key=keypath.format(key))
+        return InputError(path, message, line=_line(lines, key), key=keypath.format(key))
 
-    base = _base(sweep, path, doc.lines)
+    base = _base(sweep, path, lines)
     years = range(base.scenario.years.start, base.scenario.years.end + 1)
     first = (base.last_observed or base.scenario.years.start) + 1
     axes = tuple(_axis(key, value, sweep.design, first, years, fail) for key, value in sweep.vary.items())
@@ -190,12 +203,12 @@ def load(path: str | Path, samples: int | None = None) -> LoadedSweep:
         outcomes += tuple(Outcome(f"{m}[{y}]", m, y) for y in sweep.frontier.years for m in ("shortage", "cumulative_cost")
                           if f"{m}[{y}]" not in names)
     seed = sweep.seed if sweep.seed is not None else base.scenario.seed
-    digest = hashlib.sha256()
-    for file in (path, *base.files):
+    digest = hashlib.sha256(source)
+    for file in base.files:
         digest.update(file.read_bytes())
     digest.update(json.dumps({"samples": samples}).encode())
     loaded = LoadedSweep(sweep=sweep, path=path, base=base, axes=axes, outcomes=outcomes, runs=runs, seed=seed,
-                         digest=digest.hexdigest(), lines=doc.lines, samples=samples)
+                         digest=digest.hexdigest(), lines=lines, samples=samples)
     return loaded
 
 
@@ -282,18 +295,25 @@ def _runs(sweep: Sweep, axes: tuple[Axis, ...], samples: int | None, fail) -> in
 def _outcomes(sweep: Sweep, years: range, first: int, fail) -> tuple[Outcome, ...]:
     out = []
     for k, text in enumerate(sweep.outcomes):
+        span = _SPAN.match(text.strip())
         try:
-            parts, year = keypath.split_year(keypath.parse(text, "outcomes"))
+            parts, year = (((span["metric"],), None) if span else keypath.split_year(keypath.parse(text, "outcomes")))
         except InputError as exc:
             raise fail(exc.message, "outcomes", k) from None
         metric = keypath.format(parts)
-        if metric not in METRICS or year is None:
+        if metric not in METRICS or (year is None and span is None):
             raise fail(f"{text!r} is not metric[year]; expected one of {', '.join(METRICS)} with a year, "
-                       "e.g. shortage[2028]", "outcomes", k)
-        if year not in years:
-            raise fail(f"{year} is outside the base scenario's years {years.start}-{years.stop - 1}", "outcomes", k)
-        column = f"{metric}[{year}]"
-        if any(o.column == column for o in out):
-            raise fail(f"{column} is listed twice", "outcomes", k)
-        out.append(Outcome(column, metric, year))
+                       "e.g. shortage[2028], or with years, e.g. shortage[2025..2035]", "outcomes", k)
+        wanted = range(int(span["first"]), int(span["last"]) + 1) if span else (year,)
+        for year in wanted:
+            if year not in years:
+                raise fail(f"{year} is outside the base scenario's years {years.start}-{years.stop - 1}", "outcomes", k)
+            column = f"{metric}[{year}]"
+            if any(o.column == column for o in out):
+                raise fail(f"{column} is listed twice", "outcomes", k)
+            out.append(Outcome(column, metric, year))
     return tuple(out)
+
+
+_SPAN = re.compile(r"(?P<metric>[a-z_]+)\[(?P<first>[0-9]{4})\.\.(?P<last>[0-9]{4})\]\Z")
+"""metric[first..last]: the metric in every year of the span (a trajectory, one column a year)."""

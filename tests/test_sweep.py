@@ -274,3 +274,17 @@ def test_sweep_refuses_a_folder_it_did_not_write(tmp_path):
     result = cli("sweep", str(write(tmp_path, SMALL)), "--out", str(out))
     assert result.returncode == 2 and "not written by simulate" in result.stderr
     assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_a_notebook_sweep_is_one_call_with_trajectories_on_request():
+    spec = {"scenario": str(BASELINE), "design": "grid", "set": {"years.end": 2030}, "targets": False,
+            "vary": {"levers.talent.arrivals": {"list": [35000, 70000, 105000]}},
+            "outcomes": ["shortage[2025..2030]", "labour_force[2030]"]}
+    table = sweep.run(spec)
+    assert table.num_rows == 3
+    assert table.column_names == ["run", "levers.talent.arrivals", *(f"shortage[{y}]" for y in range(2025, 2031)),
+                                  "labour_force[2030]"]
+    assert np.all(np.diff(table.column("labour_force[2030]").to_numpy()) > 0)  # more talents, more workers
+    assert table.schema.field("shortage[2028]").metadata[b"unit"].startswith(b"persons")
+    with pytest.raises(InputError, match="2031 is outside"):
+        sweep.run({**spec, "outcomes": ["shortage[2025..2031]"]})
