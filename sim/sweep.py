@@ -31,8 +31,7 @@ import numpy as np
 from sim import __version__, export
 from sim.errors import InputError
 from sim.inputs import Inputs
-from sim.sweepfile import CSV_RUNS, LoadedSweep
-from sim.sweepfile import from_mapping
+from sim.sweepfile import CSV_RUNS, LoadedSweep, from_mapping
 from sim.sweepfile import load as load_sweep
 
 ROW_GROUP = 65_536
