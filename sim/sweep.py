@@ -151,7 +151,7 @@ def _dask(job: Job, shards: list[tuple[int, int, int]], scheduler: str | None,
     cluster = None
     try:
         if scheduler is None:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
         client = Client(cluster if cluster is not None else scheduler, timeout="20s")
     except (OSError, TimeoutError, ValueError) as exc:
         if cluster is not None:

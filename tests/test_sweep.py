@@ -189,14 +189,21 @@ def test_results_equal_single_runs_with_the_same_values(tmp_path, inputs):
 
 
 def test_output_is_byte_identical_across_executors_and_shard_sizes(tmp_path):
-    path = write(tmp_path, SMALL)
+    """With draws of the uncertainties too: each run's random numbers come from the seed and its index."""
+    from dask.distributed import LocalCluster
+
+    path = write(tmp_path, SMALL.replace("seed: 5", "seed: 5\ndraws: true"))
     folders = {}
-    for name, options in (("inline", {"shard_size": 64}), ("shards", {"shard_size": 5}),
-                          ("pool", {"workers": 2, "shard_size": 9}),
-                          ("dask", {"workers": 2, "dask": True, "shard_size": 11})):
-        folders[name] = tmp_path / name
-        sweep.run(path, folders[name], charts=False, **options)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        for name, options in (("inline", {"shard_size": 64}), ("shards", {"shard_size": 5}),
+                              ("pool", {"workers": 2, "shard_size": 9}),
+                              ("dask", {"workers": 2, "dask": True, "shard_size": 11}),
+                              ("scheduler", {"scheduler": cluster.scheduler_address, "shard_size": 7})):
+            folders[name] = tmp_path / name
+            sweep.run(path, folders[name], charts=False, **options)
     reference = folder_bytes(folders["inline"])
+    table = sweep._read(folders["inline"])
+    assert np.unique(table.column("labour_force[2030]").to_numpy()).size == 64  # the draws differ run by run
     assert {"results.parquet", "results.csv", "sensitivity.csv", "targets.csv", "manifest.json"} <= set(reference)
     for name, folder in folders.items():
         assert folder_bytes(folder) == reference, name
