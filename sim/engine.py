@@ -23,7 +23,9 @@ except ImportError:  # pragma: no cover - numpy < 2
 from sim import flows
 from sim.inputs import Inputs, talents_by_age
 from sim.params import Params, take
-from sim.results import Results, split_keep
+from sim.results import KEEP_NAMES, Results, keep_names, split_keep
+
+__all__ = ["KEEP_NAMES", "PHASES", "keep_names", "simulate", "history_shared"]
 
 PHASES = ("talent", "demography", "importation", "retraining", "labour_market")
 """Order of the same-year phases: talents naturalise before the resident population ages;
@@ -332,7 +334,8 @@ def _process(clock: Clock, model: Model, name: str):
         step(i)
 
 
-def simulate(params: Params, inputs: Inputs, ages: bool = False, keep=None, *, chunk: int | None = None) -> Results:
+def simulate(params: Params, inputs: Inputs, ages: bool = False, keep=None, *, chunk: int | None = None,
+             block: int | None = None) -> Results:
     """Run a batch from the start year to the end year; returns the recorded Results (with
     `ages`, also the population by sex and age of every year: for small batches).
 
@@ -344,15 +347,16 @@ def simulate(params: Params, inputs: Inputs, ages: bool = False, keep=None, *, c
     simulated once and broadcast. ValueError for names not in KEEP_NAMES.
     """
     if keep is None:
-        if chunk is not None:
-            raise ValueError("chunk applies to the lean path (keep=...) only")
+        if chunk is not None or block is not None:
+            raise ValueError("chunk and block apply to the lean path (keep=...) only")
         model = Model(params, inputs, ages)
         _drive(model, params.years.size)
         return model.results
     metrics, groups = split_keep(keep)
     if ages:
         raise ValueError("the population by age is recorded on the full path only (keep=None)")
-    return _lean(params, inputs, Needs(metrics, groups), LEAN_CHUNK if chunk is None else int(chunk))
+    return _lean(params, inputs, Needs(metrics, groups), LEAN_CHUNK if chunk is None else int(chunk),
+                 LEAN_BLOCK if block is None else int(block))
 
 
 def _drive(model, steps: int, first: int = 1) -> None:
@@ -369,9 +373,13 @@ def _drive(model, steps: int, first: int = 1) -> None:
 
 # --- the lean path: only the kept outcomes ---------------------------------------------------
 
-LEAN_CHUNK = 256
-"""Runs the lean path steps at a time: its (chunk, 2, 101) buffers (about ten) stay in a core's
-cache (see bench/engine.py for the measurements behind the choice)."""
+LEAN_CHUNK = 128
+"""Runs whose (R, 2, A) stocks the lean path steps at a time: its seven (chunk, 2, 101) work
+buffers and the chunk's stocks stay in a core's L2 cache (see bench/engine.py)."""
+LEAN_BLOCK = 2048
+"""Runs the lean path steps as one SimPy model: the per-run sub-models and the demand side step
+the whole block at once (their Python overhead is paid per block, not per chunk), while the
+block's stocks (about 5 KB a run) stay in the shared L3 cache."""
 
 
 class Needs:
@@ -386,6 +394,13 @@ class Needs:
         self.effective = self.supply or self.required or bool(m & EFFECTIVE)
         self.labour = self.effective                     # participation and retraining's uplift
         self.population = self.labour or bool(m & POPULATION)
+        sums = {"resident_lf": self.effective, "active": self.supply or self.required or "retraining_active" in m,
+                "older_lf": self.supply or self.required, "younger_lf": self.supply or self.required,
+                "female": "labour_force_female" in m, "older_60": "labour_force_60plus" in m,
+                "population": "population" in m,
+                "adults": bool(m & {"population_15plus", "participation_rate"})}
+        self.sums = tuple(name for name, needed in sums.items() if needed)
+        """Per-run sums over sex and age of the stocks the kept series read, each year."""
 
 
 EFFECTIVE = {"labour_force", "labour_force_female", "labour_force_60plus", "resident_labour_force",
@@ -432,9 +447,9 @@ def _same_rows(x: np.ndarray) -> bool:
     return bool((bits == bits[:1]).all())
 
 
-def _lean(params: Params, inputs: Inputs, needs: Needs, chunk: int) -> Results:
-    if chunk < 1:
-        raise ValueError(f"chunk must be at least 1 run, not {chunk}")
+def _lean(params: Params, inputs: Inputs, needs: Needs, chunk: int, block: int) -> Results:
+    if chunk < 1 or block < 1:
+        raise ValueError(f"chunk and block must be at least 1 run, not {chunk} and {block}")
     runs, steps = params.runs, params.years.size
     results = Results.kept(params.years, runs, needs.metrics, needs.groups)
     width = contract_width(params, inputs)
@@ -443,9 +458,8 @@ def _lean(params: Params, inputs: Inputs, needs: Needs, chunk: int) -> Results:
     observed = int((params.years <= inputs.last_observed).sum())
     if runs > 1 and observed > 1 and history_shared(params, inputs):
         # the observed years once, as a batch of one; every run continues from its state
-        one = take(params, slice(0, 1))
         early = Results.kept(params.years, 1, needs.metrics, needs.groups)
-        warm = Lean(one, inputs, needs, width, calendar, early)
+        warm = Lean(take(params, slice(0, 1)), inputs, needs, width, calendar, early, chunk=1)
         _drive(warm, min(observed, steps))
         first = observed
         for name, series in results.metrics.items():
@@ -454,11 +468,11 @@ def _lean(params: Params, inputs: Inputs, needs: Needs, chunk: int) -> Results:
             series[:, :observed] = early.groups[name][:, :observed]
         if first >= steps:
             return results
-    for lo in range(0, runs, chunk):
-        part = slice(lo, min(lo + chunk, runs))
+    for lo in range(0, runs, block):
+        part = slice(lo, min(lo + block, runs))
         view = Results(years=params.years, metrics={k: v[part] for k, v in results.metrics.items()},
                        groups={k: v[part] for k, v in results.groups.items()})
-        model = Lean(take(params, part), inputs, needs, width, calendar, view, start=warm)
+        model = Lean(take(params, part), inputs, needs, width, calendar, view, chunk, start=warm)
         _drive(model, steps, first)
     return results
 
@@ -500,25 +514,43 @@ def _uniform(x: np.ndarray) -> np.ndarray:
     return same.all(axis=tuple(a for a in range(x.ndim) if a != 1)) if x.ndim > 1 else same.all()
 
 
+def _at(x: np.ndarray, runs: slice) -> np.ndarray:
+    """The runs `runs` of x, or x itself when it is one row for every run."""
+    return x if x.shape[0] == 1 else x[runs]
+
+
+SUBMODEL_INPUTS = {"talent": ("talent_arrivals", "extension_rate", "first_visa_years", "renewal_visa_years"),
+                   "importation": ("imported_arrivals", "contract_years"),
+                   "retraining": ("retraining_places", "placement_tied_share", "completion_rate", "placement_rate",
+                                  "activation_share")}
+"""The Params fields each per-run sub-model of the lean path reads: when every run of a block has
+the same, the sub-model steps one run for all."""
+
+
 def _row(x: np.ndarray) -> np.ndarray:
     """x, or its first run alone (broadcasting the same) when every run holds the same values."""
     return x[:1] if _same_rows(x) else x
 
 
 class Lean(Batch):
-    """A batch (a chunk of runs) that computes and records only what `needs` asks for, in
-    preallocated (R, 2, A) buffers updated in place. Every recorded value comes from the
-    operations of Model in the same order, so it is bitwise the full path's. Two shortcuts keep
-    the values: a spread (flows.distribute) that is the same in every run of the chunk is made
-    once as a (1, 2, A) row that broadcasts, and the talents' share of births is taken only at the
-    ages where talents' women and fertility are both non-zero (elsewhere the full path adds 0).
+    """A block of runs that computes and records only what `needs` asks for. One SimPy model
+    (Model's phases, less the ledger): the per-run sub-models (talents, imported workers,
+    retraining movers, the demand side) step the whole block at once; the (R, 2, A) stocks
+    step `chunk` runs at a time inside the demography and labour-market phases, in preallocated
+    buffers that stay in a core's cache, updated in place. Every recorded value comes from
+    Model's operations in the same order, so it is bitwise the full path's. Two shortcuts keep
+    the values: a spread (flows.distribute) that is the same in every run is made once as a
+    (1, 2, A) row that broadcasts, and the talents' share of births is taken only at the ages
+    where talents' women and fertility are both non-zero (elsewhere the full path adds 0).
     `start`: a batch of one whose state (after the observed years) every run starts from."""
 
     def __init__(self, params: Params, inputs: Inputs, needs: Needs, width: int, calendar: Calendar,
-                 results: Results, start: Lean | None = None) -> None:
+                 results: Results, chunk: int, start: Lean | None = None) -> None:
         super().__init__(params, inputs, width)
         self.needs, self.calendar, self.results = needs, calendar, results
-        runs, shape = params.runs, (params.runs, *inputs.population.shape)
+        runs, ages = params.runs, inputs.population.shape[1]
+        self.chunks = [slice(lo, min(lo + chunk, runs)) for lo in range(0, runs, chunk)]
+        shape = (min(chunk, runs), 2, ages)
         tenures = inputs.history.talent_stock.shape[1]
         self.older_talent = flows.shift_ages(self.talent_profile, tenures - 1)
         arrived = np.stack([flows.shift_ages(self.talent_profile, k) for k in range(tenures)])  # (K, 2, A)
@@ -526,33 +558,52 @@ class Lean(Batch):
         self.arrived_women = np.ascontiguousarray(arrived[:, 0, self.mothers])
         self.ones = np.ones(runs)
         self.naturalised = None
-        self.year: dict[str, np.ndarray] = {}   # this year's flows, for openings
+        self.year: dict[str, np.ndarray] = {}   # this year's flows, passed between phases
+        self.sums = {name: np.empty(runs) for name in needs.sums}   # per-run sums over sex and age
         if needs.population:
             self.buffers = [np.empty(shape) for _ in range(4)]
-            self.women = np.empty((runs, shape[2]))
-            self.positive = np.empty(shape, dtype=bool)
+            self.women = np.empty(shape[::2])
             self.same = {name: _uniform(getattr(params, name)) for name in ("resident_net_migration", "owp_arrivals")}
             self.same_scale = bool(_uniform(params.mortality_scale))
         if needs.labour:
             self.one = np.ones(shape)
+            self.positive = np.empty(shape, dtype=bool)
             self.scaled = self._scaled()
-            fields_ = ("participation_trend_pp", "participation_trend_late_pp", "participation_trend",
-                       "participation_projection")
-            fitted = self.scaled.shape[0] == 1 and all(_uniform(getattr(params, f)) for f in fields_)
+            run_fields = ("participation_trend_pp", "participation_trend_late_pp", "participation_trend",
+                          "participation_projection")
+            fitted = self.scaled.shape[0] == 1 and all(_uniform(getattr(params, f)) for f in run_fields)
             self.same_rates = fitted & _uniform(params.female_shift) & _uniform(params.older_shift)
             self.same_activations = np.logical_and.reduce([_uniform(getattr(params, f)) for f in (
                 "retraining_places", "placement_tied_share", "completion_rate", "placement_rate", "activation_share")])
         if needs.supply or needs.required:
             self.resident_shares = _row(params.resident_shares)
             self.older_shares = _row(params.older_shares)
+        if needs.openings:
+            self.replacement = np.empty((runs, len(inputs.shares["talent"])))
+        # a sub-model whose inputs are the same in every run steps one run, that broadcasts
+        self.one_run = take(params, slice(0, 1))
+        self.rows = {name: all(_same_rows(getattr(params, f)) for f in inputs_)
+                     for name, inputs_ in SUBMODEL_INPUTS.items()}
         if start is None:
             self.state = self.initial_state()
             self.requirement = None   # (R, G) the last recorded year's requirement by group, for openings
+            for c in self.chunks:
+                self._sum_stocks(0, c)
             self._record_stocks(0)
         else:
             s = start.state
             self.state = State(**{f.name: np.repeat(getattr(s, f.name), runs, axis=0) for f in fields(State)})
             self.requirement = None if start.requirement is None else np.repeat(start.requirement, runs, axis=0)
+        s = self.state
+        for name, field in (("talent", "talent"), ("importation", "imported"), ("retraining", "movers")):
+            if self.rows[name] and _same_rows(getattr(s, field)):
+                setattr(s, field, getattr(s, field)[:1].copy())
+            else:
+                self.rows[name] = False
+
+    def _inputs(self, name: str) -> Params:
+        """The params a sub-model steps with (its first run alone when it steps one row)."""
+        return self.one_run if self.rows[name] else self.p
 
     def _scaled(self) -> np.ndarray:
         """level x base participation (R, 2, A), or (1, 2, A) when the fitted multipliers are the
@@ -571,18 +622,22 @@ class Lean(Batch):
                 self.results.metrics[name][:, i] = value
 
     @staticmethod
-    def _spread(values: np.ndarray, profile: np.ndarray, out: np.ndarray, same: bool) -> np.ndarray:
-        """flows.distribute(values, profile): a (1, 2, A) row when every run has the same value."""
-        if same:
-            return values[:1, None, None] * profile[None]
-        return np.multiply(values[:, None, None], profile[None], out=out)
+    def _spread(values: np.ndarray, profile: np.ndarray, out: np.ndarray, row: np.ndarray | None) -> np.ndarray:
+        """flows.distribute(values, profile) into `out`, or `row` when every run has the same."""
+        return row if row is not None else np.multiply(values[:, None, None], profile[None], out=out)
+
+    @staticmethod
+    def _row_of(values: np.ndarray, profile: np.ndarray, same: bool) -> np.ndarray | None:
+        """flows.distribute of the first run (1, 2, A) when every run has the same value, else None."""
+        return values[:1, None, None] * profile[None] if same else None
 
     # --- phases (Model's, less the ledger) ----------------------------------------------
 
     def talent(self, i: int) -> None:
-        s, p, keep = self.state, self.p, self.needs.metrics
+        s, keep, p = self.state, self.needs.metrics, self._inputs("talent")
+        expiring = self.expiring[bool(self.observed[i])]
         out = flows.talent_step(s.talent, p.talent_arrivals[:, i], p.extension_rate[:, i],
-                                self.expiring[bool(self.observed[i])])
+                                expiring[:1] if self.rows["talent"] else expiring)
         self.naturalised = out["naturalised"]
         if "talent_departures" in keep or self.needs.openings:
             self.year["talent_departures"] = departures = out["departures"].sum(axis=1)
@@ -596,189 +651,238 @@ class Lean(Batch):
         if not self.needs.population:
             return
         s, p, inp, keep, y = self.state, self.p, self.inputs, self.needs.metrics, self.year
-        before, other, spare, _ = self.buffers
-        pop, runs = s.pop, p.runs
-        at_tfr1 = None
-        if not self.observed[i] or "births_at_tfr1" in keep:
-            # flows.births of the resident women + talents' women (talents' babies are residents)
-            women, m = self.women, self.mothers
-            np.multiply(pop[:, 0, :], inp.fertility, out=women)
-            mothers = pop[:, 0, m] + np.einsum("...k,ka->...a", s.talent, self.arrived_women)
-            np.multiply(mothers, inp.fertility[m], out=women[:, m])
-            at_tfr1 = self.ones * women.sum(axis=-1)
-        q = self.calendar.death_prob[i]
-        if self.observed[i]:  # observed deaths, by age as the base rates say
-            np.multiply(pop, q[None], out=before)
-            expected = before.sum(axis=(1, 2))
-            scale = np.divide(inp.history.deaths[i], expected, out=np.zeros(runs), where=expected > 0)
-            births = np.full(runs, inp.history.births[i])
-        else:
-            scale = p.mortality_scale
-            births = at_tfr1 * p.tfr[:, i]
-        if self.same_scale and not self.observed[i]:                     # flows.deaths
-            prob = _clip(q[None] * scale[:1, None, None], 0.0, 1.0)
-        else:
-            prob = np.multiply(q[None], scale[:, None, None], out=spare)
-            _clip(prob, 0.0, 1.0, out=prob)
-        dead = np.multiply(pop, prob, out=before)
-        if "deaths" in keep:
-            self._put(i, deaths=dead.sum(axis=(1, 2)))
+        runs, observed, q, profiles = p.runs, bool(self.observed[i]), self.calendar.death_prob[i], inp.profiles
+        need_births = not observed or "births_at_tfr1" in keep
+        at_tfr1 = np.empty(runs) if need_births else None
+        births = np.full(runs, inp.history.births[i]) if observed else np.empty(runs)
+        prob_row = None
+        if not observed and self.same_scale:
+            prob_row = _clip(q[None] * p.mortality_scale[:1, None, None], 0.0, 1.0)
+        migration = self._row_of(p.resident_net_migration[:, i], profiles["resident_migration"],
+                                 self.same["resident_net_migration"][i])
+        owp_row = self._row_of(p.owp_arrivals[:, i], profiles["owp"], self.same["owp_arrivals"][i])
+        naturalised_row = self._row_of(self.naturalised, self.older_talent, bool(_uniform(self.naturalised)))
+        deaths = np.empty(runs) if "deaths" in keep else None
+        migrants = np.empty(runs) if "resident_net_migration" in keep else None
         if self.needs.openings:
-            y["dead"] = dead.copy()
-        survivors = np.subtract(pop, dead, out=before)
-        np.negative(survivors, out=other)                                # flows.net_migration
-        spread = self._spread(p.resident_net_migration[:, i], inp.profiles["resident_migration"], spare,
-                              self.same["resident_net_migration"][i])
-        moved = np.maximum(spread, other, out=other)
-        if "resident_net_migration" in keep:
-            self._put(i, resident_net_migration=moved.sum(axis=(1, 2)))
-        if self.needs.openings:
-            y["moved"] = moved.copy()
-        np.add(survivors, moved, out=before)
-        owp = self._spread(p.owp_arrivals[:, i], inp.profiles["owp"], spare, self.same["owp_arrivals"][i])
-        np.add(before, owp, out=before)
-        naturalised = self._spread(self.naturalised, self.older_talent, spare, bool(_uniform(self.naturalised)))
-        np.add(before, naturalised, out=before)
-        if self.needs.openings:
-            shape = before.shape
-            y.update(owp=np.broadcast_to(owp, shape).copy(), naturalised=np.broadcast_to(naturalised, shape).copy(),
-                     before_ageing=before.copy())
-        self._put(i, births=births, births_at_tfr1=at_tfr1)
-        flows.age_one_year(before, births, float(inp.param("birth_female_share")), out=pop)
+            y.update({name: np.empty(s.pop.shape) for name in ("dead", "moved", "before_ageing")})
+        female_share = float(inp.param("birth_female_share"))
+        for c in self.chunks:
+            n = c.stop - c.start
+            before, other, spare = (b[:n] for b in self.buffers[:3])
+            pop = s.pop[c]
+            if need_births:   # flows.births of resident women + talents' women (talents' babies are residents)
+                women, m = self.women[:n], self.mothers
+                np.multiply(pop[:, 0, :], inp.fertility, out=women)
+                mothers = pop[:, 0, m] + np.einsum("...k,ka->...a", _at(s.talent, c), self.arrived_women)
+                np.multiply(mothers, inp.fertility[m], out=women[:, m])
+                at_tfr1[c] = self.ones[c] * women.sum(axis=-1)
+            if observed:   # observed deaths, by age as the base rates say
+                np.multiply(pop, q[None], out=before)
+                expected = before.sum(axis=(1, 2))
+                scale = np.divide(inp.history.deaths[i], expected, out=np.zeros(n), where=expected > 0)
+            else:
+                scale = p.mortality_scale[c]
+                births[c] = at_tfr1[c] * p.tfr[c, i]
+            if prob_row is None:                                       # flows.deaths
+                prob = np.multiply(q[None], scale[:, None, None], out=spare)
+                _clip(prob, 0.0, 1.0, out=prob)
+            dead = np.multiply(pop, prob_row if prob_row is not None else prob, out=before)
+            if deaths is not None:
+                deaths[c] = dead.sum(axis=(1, 2))
+            if self.needs.openings:
+                y["dead"][c] = dead
+            survivors = np.subtract(pop, dead, out=before)
+            np.negative(survivors, out=other)                          # flows.net_migration
+            moved = np.maximum(self._spread(p.resident_net_migration[c, i], profiles["resident_migration"], spare,
+                                            migration), other, out=other)
+            if migrants is not None:
+                migrants[c] = moved.sum(axis=(1, 2))
+            if self.needs.openings:
+                y["moved"][c] = moved
+            np.add(survivors, moved, out=before)
+            np.add(before, self._spread(p.owp_arrivals[c, i], profiles["owp"], spare, owp_row), out=before)
+            np.add(before, self._spread(_at(self.naturalised, c), self.older_talent, spare, naturalised_row), out=before)
+            if self.needs.openings:
+                y["before_ageing"][c] = before
+            flows.age_one_year(before, births[c], female_share, out=pop)
+        self._put(i, births=births, births_at_tfr1=at_tfr1, deaths=deaths, resident_net_migration=migrants)
 
     def importation(self, i: int) -> None:
-        s = self.state
-        out = flows.imported_step(s.imported, self.p.imported_arrivals[:, i], self.ending[bool(self.observed[i])])
+        s, p = self.state, self._inputs("importation")
+        ending = self.ending[bool(self.observed[i])]
+        out = flows.imported_step(s.imported, p.imported_arrivals[:, i], ending[:1] if self.rows["importation"] else ending)
         self.year["contract_ends"] = out["contract_ends"]
         s.imported = out["stock"]
 
     def retraining(self, i: int) -> None:
-        s, p = self.state, self.p
+        s, p = self.state, self._inputs("retraining")
         placed = flows.retraining_placements(p.retraining_places[:, i], p.placement_tied_share[:, i],
                                              p.completion_rate[:, i], p.placement_rate[:, i])
         activations = placed * p.activation_share[:, i]
         out = flows.movers_step(s.movers, placed - activations, self.exit_rate)
-        self._put(i, retraining_placements=placed, retraining_places=p.retraining_places[:, i], cost=p.cost[:, i])
+        self._put(i, retraining_placements=placed, retraining_places=p.retraining_places[:, i], cost=self.p.cost[:, i])
         self.year["activations"] = activations
         s.movers = out["movers"]
 
     def labour_market(self, i: int) -> None:
         if self.needs.labour:
-            self._participation(i)
+            self._rate_terms(i)
+        for c in self.chunks:
+            if self.needs.labour:
+                self._participation(i, c)
+            self._sum_stocks(i, c)
         self._record_stocks(i)
-        if self.needs.openings:
-            self._openings(i)
         self.year = {}
 
-    def _rates_into(self, i: int, rate: np.ndarray) -> None:
-        """Model._rates into `rate`: flows.participation_rates with level x base from _scaled and
-        each term added on the ages it is not 0 (elsewhere the full path adds 0 x the term); one
-        row for the chunk when every run has the same rates."""
-        p, inp, cal = self.p, self.inputs, self.calendar
+    def _rate_terms(self, i: int) -> None:
+        """Model._rates' terms of the year (R,) each, and the rates as one (1, 2, A) row when every
+        run has the same (see _add_terms)."""
+        p, inp, cal, y = self.p, self.inputs, self.calendar, self.year
         points = flows.trend_points(int(p.years[i]), inp.base_year, int(inp.param("participation_trend_break")),
                                     inp.last_observed, p.participation_trend_pp, p.participation_trend_late_pp,
                                     p.participation_trend)
-        terms = (points / 100.0, (cal.women[i] * p.participation_projection) / 100.0 + p.female_shift[:, i],
-                 (cal.older[i] * p.participation_projection) / 100.0 + p.older_shift[:, i])
+        y["terms"] = (points / 100.0, (cal.women[i] * p.participation_projection) / 100.0 + p.female_shift[:, i],
+                      (cal.older[i] * p.participation_projection) / 100.0 + p.older_shift[:, i])
+        y["rate_row"] = None
         if self.same_rates[i]:
-            row = self.scaled[:1].copy()
-            _add_terms(row, *(term[:1] for term in terms))
-            np.copyto(rate, row)
-        else:
-            np.copyto(rate, self.scaled)
-            _add_terms(rate, *terms)
-        if self.calendar.later[i]:   # as the full path: when any run of the whole batch delays exit this year
-            rate[...] = flows.delayed_exit(rate, p.later_exit[:, i])
+            y["rate_row"] = self.scaled[:1].copy()
+            _add_terms(y["rate_row"], *(term[:1] for term in y["terms"]))
+        y["spread_row"] = self._row_of(y["activations"], inp.profiles["trainee"], self.same_activations[i])
 
-    def _participation(self, i: int) -> None:
-        """The year's participation rates and retraining's uplift (Model.labour_market's state update)."""
-        s, y, inp = self.state, self.year, self.inputs
-        kept, room, wanted, spare = self.buffers
+    def _participation(self, i: int, c: slice) -> None:
+        """The year's participation rates and retraining's uplift of the runs `c`
+        (Model.labour_market's state update, flows.participation_rates and flows.uplift_step)."""
+        s, y, p = self.state, self.year, self.p
+        n = c.stop - c.start
+        kept, room, wanted, spare = (b[:n] for b in self.buffers)
+        rates, uplift, pop = s.rates[c], s.uplift[c], s.pop[c]
         if self.needs.openings:
-            y["old"] = np.minimum(s.rates + s.uplift, 1.0)
-        self._rates_into(i, s.rates)          # the old rates are read by openings only
-        flows.age_rates(s.uplift, out=kept)   # carried
+            old = np.minimum(rates + uplift, 1.0)
+        if y["rate_row"] is not None:
+            np.copyto(rates, y["rate_row"])
+        else:
+            np.copyto(rates, self.scaled if self.scaled.shape[0] == 1 else self.scaled[c])
+            _add_terms(rates, *(term[c] for term in y["terms"]))
+        if self.calendar.later[i]:   # as the full path: when any run of the whole batch delays exit this year
+            rates[...] = flows.delayed_exit(rates, p.later_exit[c, i])
+        flows.age_rates(uplift, out=kept)   # carried
         if self.needs.openings:
-            y["carried"] = kept.copy()
-        np.multiply(kept, 1.0 - self.exit_rate, out=kept)     # flows.uplift_step
+            carried = kept.copy()
+        np.multiply(kept, 1.0 - self.exit_rate, out=kept)
         if self.needs.openings:
-            y["kept"] = kept.copy()
-        np.subtract(1.0, s.rates, out=room)
+            kept_copy = kept.copy()
+        np.subtract(1.0, rates, out=room)
         np.subtract(room, kept, out=room)
         _clip(room, 0.0, 1.0, out=room)
-        spread = self._spread(y["activations"], inp.profiles["trainee"], spare, self.same_activations[i])
-        np.greater(s.pop, 0.0, out=self.positive)
-        if self.positive.all():
-            np.divide(spread, s.pop, out=wanted)
+        spread = self._spread(_at(y["activations"], c), self.inputs.profiles["trainee"], spare, y["spread_row"])
+        positive = self.positive[:n]
+        np.greater(pop, 0.0, out=positive)
+        if positive.all():
+            np.divide(spread, pop, out=wanted)
         else:
             wanted.fill(0.0)
-            np.divide(spread, s.pop, out=wanted, where=self.positive)
+            np.divide(spread, pop, out=wanted, where=positive)
         np.minimum(wanted, room, out=wanted)
-        np.add(kept, wanted, out=kept)
-        self.buffers[0], s.uplift = s.uplift, kept   # the new uplift is `kept`'s buffer
+        np.add(kept, wanted, out=uplift)
+        if self.needs.openings:
+            self._replacement(c, old, carried, kept_copy)
 
-    def _openings(self, i: int) -> None:
-        """Model.labour_market's openings: the requirement's change + replacement demand."""
+    def _replacement(self, c: slice, old: np.ndarray, carried: np.ndarray, kept: np.ndarray) -> None:
+        """Model.labour_market's replacement demand of the runs `c` (R, G): gross exits."""
         s, y, inp, p = self.state, self.year, self.inputs, self.p
-        old, a = y["old"], flows.ADULT
-        steps = [np.minimum(s.rates + u, 1.0) for u in (y["carried"], y["kept"], s.uplift)]
+        a = flows.ADULT
+        steps = [np.minimum(s.rates[c] + u, 1.0) for u in (carried, kept, s.uplift[c])]
         valued = lambda x: flows.labour_force(x[:, :, a:], old[:, :, a:])  # noqa: E731
-        x = y["before_ageing"][:, :, a:]
+        x = y["before_ageing"][c][:, :, a:]
         ahead = [np.concatenate([r[:, :, a + 1:], r[:, :, -1:]], axis=2) for r in steps]
         participation = x * (ahead[0] - old[:, :, a:])
         exits = flows.labour_force(x, ahead[1] - ahead[0])
-        deaths = -valued(y["dead"])
+        deaths = -valued(y["dead"][c])
         withdrawals = np.minimum(participation, 0.0).sum(axis=(1, 2))
-        emigrants = valued(np.minimum(y["moved"], 0.0))
+        emigrants = valued(np.minimum(y["moved"][c], 0.0))
         leaving = -(deaths + emigrants + withdrawals + exits)
         tr = self.talent_rate
-        replacement = (leaving[:, None] * p.resident_shares + (y["talent_departures"] * tr)[:, None]
-                       * inp.shares["talent"] + y["contract_ends"])
-        self.results.groups["openings"][:, i] = self.requirement - self.before + replacement
+        self.replacement[c] = (leaving[:, None] * p.resident_shares[c] + (_at(y["talent_departures"], c) * tr)[:, None]
+                               * inp.shares["talent"] + _at(y["contract_ends"], c))
+
+    def _sum_stocks(self, i: int, c: slice) -> None:
+        """Model._record_stocks' sums over sex and age of the runs `c`, those the kept series need."""
+        s, sums, cal = self.state, self.sums, self.calendar
+        if not sums:
+            return
+        n = c.stop - c.start
+        pop, rates = s.pop[c], s.rates[c]
+        if self.needs.effective:
+            effective, active_rates, by_age = (b[:n] for b in self.buffers[1:])
+            np.add(rates, s.uplift[c], out=effective)
+            np.minimum(effective, self.one[:n], out=effective)
+            sums["resident_lf"][c] = flows.labour_force(pop, effective)
+            if "active" in sums:
+                np.subtract(effective, rates, out=active_rates)
+                sums["active"][c] = flows.labour_force(pop, active_rates)  # people in work through retraining
+            if "older_lf" in sums:
+                np.multiply(pop, rates, out=by_age)
+                # occupation is the cohort's: those 60+ in the demand base year keep the older workers' mix
+                sums["older_lf"][c] = older = by_age[:, :, cal.line[i]:].sum(axis=(1, 2))
+                sums["younger_lf"][c] = by_age.sum(axis=(1, 2)) - older
+            if "female" in sums:
+                sums["female"][c] = (pop[:, 0] * effective[:, 0]).sum(axis=1)
+            if "older_60" in sums:
+                sums["older_60"][c] = flows.labour_force(pop[:, :, 60:], effective[:, :, 60:])
+        if "population" in sums:
+            sums["population"][c] = pop.sum(axis=(1, 2))
+        if "adults" in sums:
+            sums["adults"][c] = pop[:, :, flows.ADULT:].sum(axis=(1, 2))
 
     def _record_stocks(self, i: int) -> None:
-        """Model._record_stocks, for the kept series only."""
-        s, p, inp, needs, keep, cal = self.state, self.p, self.inputs, self.needs, self.needs.metrics, self.calendar
+        """Model._record_stocks, for the kept series only, from the sums of _sum_stocks."""
+        s, p, inp, needs, keep, cal, sums = (self.state, self.p, self.inputs, self.needs, self.needs.metrics,
+                                             self.calendar, self.sums)
         year, runs = int(p.years[i]), p.runs
         base_year = year == inp.demand_base_year
-        supply_now = needs.supply or (needs.required and base_year)
         talent_lf = s.talent.sum(axis=1) * self.talent_rate
         imported = s.imported.sum(axis=2)
-        resident_lf = effective = None
-        if needs.effective:
-            effective, active_rates, by_age = self.buffers[1], self.buffers[2], self.buffers[3]
-            np.add(s.rates, s.uplift, out=effective)
-            np.minimum(effective, self.one, out=effective)
-            resident_lf = flows.labour_force(s.pop, effective)
-            if supply_now or "retraining_active" in keep:
-                np.subtract(effective, s.rates, out=active_rates)
-                active = flows.labour_force(s.pop, active_rates)  # people in work through retraining
-                self._put(i, retraining_active=active)
         since = cal.since[i]
-        if supply_now:
-            np.multiply(s.pop, s.rates, out=by_age)
-            older_lf = by_age[:, :, cal.line[i]:].sum(axis=(1, 2))
-            younger_lf = by_age.sum(axis=(1, 2)) - older_lf
+        if needs.supply or (needs.required and base_year):
+            training = self.retraining_shares * _row(p.trains_for[:, i])
+            origin = self.resident_shares * _row(p.moves_from[:, i])
             shares = {"resident": flows.drifted(self.resident_shares, self.drift, since),
                       "resident_60plus": self.older_shares, "talent": inp.shares["talent"],
-                      "retraining": _row(self.retraining_shares * self.p.trains_for[:, i])}
-            shares["retraining"] = shares["retraining"] / shares["retraining"].sum(axis=1, keepdims=True)
-            origin = _row(self.p.resident_shares * self.p.moves_from[:, i])
-            supply = flows.supply_by_group(younger_lf, older_lf, talent_lf, imported, active, s.movers, shares,
-                                           origin / origin.sum(axis=1, keepdims=True))
+                      "retraining": training / training.sum(axis=1, keepdims=True)}
+            supply = flows.supply_by_group(sums["younger_lf"], sums["older_lf"], talent_lf, imported, sums["active"],
+                                           s.movers, shares, origin / origin.sum(axis=1, keepdims=True))
         if needs.required:
             if base_year:
                 s.required, s.output = supply + p.shortage_base, np.ones(runs)
             elif year > inp.demand_base_year:
                 s.output = s.output * (1.0 + p.gdp_growth[:, i])
-            required = flows.requirement(s.required, s.output, self.elasticity, self.drift, since)
+            required = flows.requirement(_row(s.required), s.output, self.elasticity, self.drift, since)
             self.before, self.requirement = self.requirement, required
-        if keep:
-            self._stock_metrics(i, talent_lf, imported, resident_lf, effective)
-            if "requirement" in keep:
-                self._put(i, requirement=required.sum(axis=1))
-            if "shortage" in keep:
-                self._put(i, shortage=required.sum(axis=1) - supply.sum(axis=1))
+        values: dict[str, np.ndarray] = {}
+        if {"labour_force", "participation_rate"} & set(keep):
+            values["labour_force"] = sums["resident_lf"] + talent_lf + imported.sum(axis=1)
+        if {"population", "population_15plus", "participation_rate"} & set(keep):
+            others = s.talent.sum(axis=1) + s.imported.sum(axis=(1, 2))
+            if "population" in keep:
+                values["population"] = sums["population"] + others
+            if "adults" in sums:
+                adults = values["population_15plus"] = sums["adults"] + others
+                if "participation_rate" in keep:
+                    values["participation_rate"] = values["labour_force"] / adults
+        if "labour_force_female" in keep:
+            values["labour_force_female"] = sums["female"] + (talent_lf * self.female_share["talent"] + imported.sum(
+                axis=1) * self.female_share["imported"])
+        if "fdh" in keep:
+            values["fdh"] = np.full(runs, cal.fdh[i])
+        for name in ("imported_workers", "talent_stock", "requirement", "shortage"):
+            if name in keep:
+                values[name] = {"imported_workers": lambda: imported.sum(axis=1),
+                                "talent_stock": lambda: s.talent.sum(axis=1),
+                                "requirement": lambda: required.sum(axis=1),
+                                "shortage": lambda: required.sum(axis=1) - supply.sum(axis=1)}[name]()
+        self._put(i, resident_labour_force=sums.get("resident_lf"), talent_labour_force=talent_lf,
+                  retraining_active=sums.get("active"), labour_force_60plus=sums.get("older_60"), **values)
         groups = self.results.groups
         if "supply" in groups:
             groups["supply"][:, i] = supply
@@ -786,32 +890,8 @@ class Lean(Batch):
             groups["requirement"][:, i] = required
         if "shortage" in groups:
             groups["shortage"][:, i] = required - supply
-
-    def _stock_metrics(self, i: int, talent_lf: np.ndarray, imported: np.ndarray, resident_lf, effective) -> None:
-        s, keep, runs = self.state, self.needs.metrics, self.p.runs
-        values: dict[str, np.ndarray] = {}
-        if "labour_force" in keep or "participation_rate" in keep:
-            values["labour_force"] = resident_lf + talent_lf + imported.sum(axis=1)
-        if {"population", "population_15plus", "participation_rate"} & set(keep):
-            others = s.talent.sum(axis=1) + s.imported.sum(axis=(1, 2))
-            adults = s.pop[:, :, flows.ADULT:].sum(axis=(1, 2)) + others
-            values["population_15plus"] = adults
-            if "participation_rate" in keep:
-                values["participation_rate"] = values["labour_force"] / adults
-            if "population" in keep:
-                values["population"] = s.pop.sum(axis=(1, 2)) + others
-        if "labour_force_female" in keep:
-            values["labour_force_female"] = (s.pop[:, 0] * effective[:, 0]).sum(axis=1) + (
-                talent_lf * self.female_share["talent"] + imported.sum(axis=1) * self.female_share["imported"])
-        if "labour_force_60plus" in keep:
-            values["labour_force_60plus"] = flows.labour_force(s.pop[:, :, 60:], effective[:, :, 60:])
-        if "fdh" in keep:
-            values["fdh"] = np.full(runs, self.calendar.fdh[i])
-        if "imported_workers" in keep:
-            values["imported_workers"] = imported.sum(axis=1)
-        if "talent_stock" in keep:
-            values["talent_stock"] = s.talent.sum(axis=1)
-        self._put(i, resident_labour_force=resident_lf, talent_labour_force=talent_lf, **values)
+        if "openings" in groups and i > 0:
+            groups["openings"][:, i] = self.requirement - self.before + self.replacement
 
 
 def _add_terms(rate: np.ndarray, trend: np.ndarray, women: np.ndarray, older: np.ndarray) -> None:

@@ -47,11 +47,21 @@ def age_one_year(pop: np.ndarray, births: np.ndarray, female_share: float, out: 
     """Move everyone up one year of age; age 100 is open-ended; births (R,) enter at age 0.
     `out`: an array to write into (not `pop`), else a new one."""
     aged = np.empty_like(pop) if out is None else out
-    aged[:, :, 1:] = pop[:, :, :-1]
+    _shift_one_age(aged, pop)
     aged[:, :, -1] += pop[:, :, -1]
     aged[:, 0, 0] = births * female_share
     aged[:, 1, 0] = births * (1.0 - female_share)
     return aged
+
+
+def _shift_one_age(out: np.ndarray, x: np.ndarray) -> None:
+    """out[..., 1:] = x[..., :-1] over the last (age) axis; out[..., 0] is left to the caller.
+    For C-contiguous arrays one copy of the flattened array (each row's last age lands on the
+    next row's age 0, which the caller overwrites)."""
+    if out.flags.c_contiguous and x.flags.c_contiguous and out.shape == x.shape:
+        out.reshape(-1)[1:] = x.reshape(-1)[:-1]
+    else:
+        out[..., 1:] = x[..., :-1]
 
 
 def shift_ages(profile: np.ndarray, years: int) -> np.ndarray:
@@ -236,7 +246,7 @@ def age_rates(rate: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """A rate attached to cohorts (R, 2, A), moved one year older; 0 at age 0; the open age 100
     keeps its own. `out`: an array to write into (not `rate`), else a new one."""
     out = np.empty_like(rate) if out is None else out
-    out[:, :, 1:] = rate[:, :, :-1]
+    _shift_one_age(out, rate)
     out[:, :, 0] = 0.0
     out[:, :, -1] = rate[:, :, -1]
     return out
