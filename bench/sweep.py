@@ -87,7 +87,7 @@ def sweep(runs: int, workers: int, folder: Path) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=1_000_000)
-    parser.add_argument("--scaling-runs", type=int, default=200_000)
+    parser.add_argument("--scaling-runs", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
