@@ -186,9 +186,8 @@ def sweep(sweep_file: Path, out: Path | None, samples: int | None, workers: int,
         loaded = load(sweep_file, samples)
         out = out if out is not None else Path("outputs") / "sweeps" / loaded.sweep.name
         bar = _Progress(loaded.sweep.name)
-        table = sweeps.run(loaded, out, workers=workers, scheduler=scheduler, dask=local_dask, resume=resume,
-                           shard_size=shard_size, memory_mb=memory_mb, charts=not no_charts, csv=csv_out,
-                           progress=bar)
+        sweeps.write(loaded, out, workers=workers, scheduler=scheduler, dask=local_dask, resume=resume,
+                     shard_size=shard_size, memory_mb=memory_mb, charts=not no_charts, csv=csv_out, progress=bar)
     except InputError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -196,8 +195,8 @@ def sweep(sweep_file: Path, out: Path | None, samples: int | None, workers: int,
         sys.exit(130)
     bar.close()
     seconds = time.perf_counter() - started
-    click.echo(f"sweep {loaded.sweep.name}: {table.num_rows:,} runs in {seconds:,.1f} s "
-               f"({table.num_rows / max(seconds, 1e-9):,.0f} runs/s); results and analysis in {out}/")
+    click.echo(f"sweep {loaded.sweep.name}: {loaded.runs:,} runs in {seconds:,.1f} s "
+               f"({loaded.runs / max(seconds, 1e-9):,.0f} runs/s); results and analysis in {out}/")
 
 
 class _Progress:

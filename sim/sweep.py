@@ -287,26 +287,31 @@ def run(spec, out: str | Path | None = None, *, samples: int | None = None, work
     """Run a sweep; returns its results as a pyarrow Table (one row a run).
 
     spec: a sweep file path, a mapping as a sweep file holds (sim.sweepfile.from_mapping), or a
-    LoadedSweep. out: the results folder (None: nothing written,
-    the table only). workers > 1: a local process pool; dask or scheduler: Dask distributed.
-    shard_size: runs a shard [default: from memory_mb]. csv: also write results.csv [default:
-    the sweep's format]. progress(done, total) is called as shards finish.
+    LoadedSweep. out: the results folder (None: nothing written, the table only). workers > 1:
+    a local process pool; dask or scheduler: Dask distributed. shard_size: runs a shard
+    [default: from memory_mb]. csv: also write results.csv [default: the sweep's format].
+    progress(done, total) is called as shards finish.
     """
-    from sim.inputs import load as load_inputs
-    from sim.preflight import prepare
+    sweep = _loaded(spec, samples)
+    options = dict(workers=workers, scheduler=scheduler, dask=dask, shard_size=shard_size, memory_mb=memory_mb,
+                   progress=progress)
+    if out is None:
+        return _in_memory(sweep, **options)
+    return _read(write(sweep, out, resume=resume, charts=charts, csv=csv, **options))
 
-    if isinstance(spec, LoadedSweep):
-        sweep = spec
-    elif isinstance(spec, Mapping):
-        sweep = from_mapping(spec, samples=samples)
-    else:
-        sweep = load_sweep(spec, samples)
-    inputs = prepare(sweep.base, load_inputs(sweep.base.calibration_path))
+
+def write(spec, out: str | Path, *, samples: int | None = None, workers: int = 1, scheduler: str | None = None,
+          dask: bool = False, resume: bool = False, shard_size: int | None = None, memory_mb: float = MEMORY_MB,
+          charts: bool = True, csv: bool | None = None, progress: Progress | None = None) -> Path:
+    """Run a sweep into the folder `out` (see run) without holding its results in memory: the
+    shards stream to disk and the analysis reads a column at a time. Returns the folder."""
+    from sim import sweepanalysis
+
+    sweep = _loaded(spec, samples)
+    inputs = _inputs(sweep)
     size = shard_size or shard_runs(sweep, workers, memory_mb)
     work = job(sweep, inputs)
     units = sweep.units()
-    if out is None:
-        return _in_memory(work, size, workers, scheduler, dask, units, progress)
     out = export.replaceable(Path(out), "manifest.json")
     partial = out.with_name(out.name + ".partial")
     if resume and not partial.exists() and (out / "manifest.json").is_file():
@@ -314,7 +319,7 @@ def run(spec, out: str | Path | None = None, *, samples: int | None = None, work
         if done.get("digest") != sweep.digest:
             raise InputError(sweep.path, f"{out} holds a sweep of a different sweep file or inputs; run without "
                              "--resume to replace it")
-        return _read(out)  # already complete
+        return out  # already complete
     plan = _start(sweep, partial, resume, size)
     size = plan["shard_runs"]
     bounds = [(k, a, min(a + size, sweep.runs)) for k, a in enumerate(range(0, sweep.runs, size))]
@@ -334,16 +339,29 @@ def run(spec, out: str | Path | None = None, *, samples: int | None = None, work
                                              or (sweep.sweep.format == "auto" and sweep.runs <= CSV_RUNS))
     with export.staged(out, marker="manifest.json") as folder:
         _merge(partial, plan, folder, units)
-        table = _read(folder)
-        from sim import sweepanalysis
-
-        files = ["results.parquet", *sweepanalysis.write(sweep, inputs, table, folder, charts=charts)]
+        files = ["results.parquet", *sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(folder / "results.parquet"),
+                                                         folder, charts=charts)]
         if write_csv:
-            export.write_text(folder, "results.csv", sweepanalysis.results_csv(table))
+            export.write_text(folder, "results.csv", sweepanalysis.results_csv(_read(folder)))
             files.append("results.csv")
         export.write_text(folder, "manifest.json", export.manifest_json(manifest(sweep, files, units)))
     shutil.rmtree(partial, ignore_errors=True)
-    return table
+    return out
+
+
+def _loaded(spec, samples: int | None) -> LoadedSweep:
+    if isinstance(spec, LoadedSweep):
+        return spec
+    if isinstance(spec, Mapping):
+        return from_mapping(spec, samples=samples)
+    return load_sweep(spec, samples)
+
+
+def _inputs(sweep: LoadedSweep) -> Inputs:
+    from sim.inputs import load as load_inputs
+    from sim.preflight import prepare
+
+    return prepare(sweep.base, load_inputs(sweep.base.calibration_path))
 
 
 def _execute(work: Job, shards, workers: int, scheduler: str | None, dask: bool) -> Iterator[tuple[int, dict]]:
@@ -354,10 +372,13 @@ def _execute(work: Job, shards, workers: int, scheduler: str | None, dask: bool)
     return _in_process(work, shards)
 
 
-def _in_memory(work: Job, size: int, workers: int, scheduler, dask: bool, units: dict, progress):
+def _in_memory(sweep: LoadedSweep, workers: int, scheduler, dask: bool, shard_size: int | None, memory_mb: float,
+               progress):
     import pyarrow as pa
 
-    runs = work.sweep.runs
+    work, runs = job(sweep, _inputs(sweep)), sweep.runs
+    size = shard_size or shard_runs(sweep, workers, memory_mb)
+    units = sweep.units()
     bounds = [(k, a, min(a + size, runs)) for k, a in enumerate(range(0, runs, size))]
     parts, done = {}, 0
     for k, columns in _execute(work, bounds, workers, scheduler, dask):
@@ -394,8 +415,6 @@ def report(folder: str | Path, charts: bool = True) -> list[str]:
     """Rewrite the analysis, charts, report and manifest of a finished sweep folder from its
     results.parquet (the same bytes the sweep wrote, given the same sweep file and inputs)."""
     from sim import sweepanalysis
-    from sim.inputs import load as load_inputs
-    from sim.preflight import prepare
 
     folder = Path(folder)
     try:
@@ -408,12 +427,13 @@ def report(folder: str | Path, charts: bool = True) -> list[str]:
     if sweep.digest != written.get("digest"):
         raise InputError(sweep.path, f"changed since the sweep in {folder} ran (or its scenario or calibration did); "
                          "rerun the sweep instead")
-    inputs = prepare(sweep.base, load_inputs(sweep.base.calibration_path))
+    inputs = _inputs(sweep)
     units = sweep.units()
     with export.staged(folder, marker="manifest.json") as temp:
         kept = [name for name in ("results.parquet", "results.csv") if (folder / name).is_file()]
         for name in kept:
             shutil.copyfile(folder / name, temp / name)
-        files = [*kept, *sweepanalysis.write(sweep, inputs, _read(temp), temp, charts=charts)]
+        files = [*kept, *sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(temp / "results.parquet"), temp,
+                                             charts=charts)]
         export.write_text(temp, "manifest.json", export.manifest_json(manifest(sweep, files, units)))
     return sorted([*files, "manifest.json"])

@@ -80,6 +80,21 @@ def column(table, name: str) -> np.ndarray:
     return table.column(name).to_numpy()
 
 
+class Columns:
+    """A finished sweep's results.parquet, read a column at a time (memory: one column, not the
+    table); answers column(), column_names and num_rows as a pyarrow Table does."""
+
+    def __init__(self, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        self.file = pq.ParquetFile(path)
+        self.column_names = self.file.schema_arrow.names
+        self.num_rows = self.file.metadata.num_rows
+
+    def column(self, name: str):
+        return self.file.read(columns=[name]).column(0)
+
+
 def outcome_rows(sweep: LoadedSweep, table) -> list[list]:
     units = sweep.units()
     rows = []
@@ -105,12 +120,12 @@ def target_rows(sweep: LoadedSweep, table) -> list[list]:
 def sensitivity_rows(sweep: LoadedSweep, table) -> list[list]:
     from sim import sensitivity
 
-    d = len(sweep.axes)
-    y = np.stack([column(table, o.column) for o in sweep.outcomes])
-    s = sensitivity.indices(y, d, sweep.seed)
-    return [[o.column, a.column, *(_g(s[k][i, j]) for k in ("first", "first_low", "first_high", "total", "total_low",
-                                                           "total_high"))]
-            for i, o in enumerate(sweep.outcomes) for j, a in enumerate(sweep.axes)]
+    rows = []
+    for o in sweep.outcomes:  # one outcome at a time: memory of one column
+        s = sensitivity.indices(column(table, o.column)[None], len(sweep.axes), sweep.seed)
+        rows += [[o.column, a.column, *(_g(s[k][0, j]) for k in ("first", "first_low", "first_high", "total", "total_low",
+                                                                "total_high"))] for j, a in enumerate(sweep.axes)]
+    return rows
 
 
 def base_gap(sweep: LoadedSweep, inputs: Inputs) -> dict[int, float]:
@@ -139,8 +154,10 @@ def frontier_rows(sweep: LoadedSweep, table, gaps: dict[int, float]) -> list[lis
 
 
 def write(sweep: LoadedSweep, inputs: Inputs, table, folder: Path, charts: bool = True) -> list[str]:
-    """Write the analysis files (and charts) into `folder`; returns their names."""
-    tables = {"outcomes.csv": _csv(OUTCOME_COLUMNS, outcome_rows(sweep, table))}
+    """Write the analysis files (and charts) into `folder`; returns their names. `table`: the
+    results as a pyarrow Table or Columns."""
+    outcomes = outcome_rows(sweep, table)
+    tables = {"outcomes.csv": _csv(OUTCOME_COLUMNS, outcomes)}
     targets = target_rows(sweep, table)
     if targets:
         tables["targets.csv"] = _csv(TARGET_COLUMNS, targets)
@@ -166,11 +183,11 @@ def write(sweep: LoadedSweep, inputs: Inputs, table, folder: Path, charts: bool 
         for year in gaps:
             drawn += chart.frontier(sweep, table, year, gaps[year], folder)
         chart.close_all()
-    export.write_text(folder, "report.md", markdown(sweep, table, targets, sens, front, drawn))
+    export.write_text(folder, "report.md", markdown(sweep, outcomes, targets, sens, front, drawn))
     return [*tables, *drawn, "report.md"]
 
 
-def markdown(sweep: LoadedSweep, table, targets: list[list], sens: list[list], front: list[list],
+def markdown(sweep: LoadedSweep, outcomes: list[list], targets: list[list], sens: list[list], front: list[list],
              drawn: list[str]) -> str:
     s = sweep.sweep
     lines = [f"# Sweep {s.name}", "", s.description or "", "",
@@ -180,7 +197,7 @@ def markdown(sweep: LoadedSweep, table, targets: list[list], sens: list[list], f
               + f" ({a.row.unit})" for a in sweep.axes]
     lines += ["", "Results: `results.parquet` (one row a run; units in `columns.csv`).", "", "## Outcomes", "",
               "| outcome | mean | 5% | 50% | 95% |", "|---|---:|---:|---:|---:|"]
-    for row in outcome_rows(sweep, table):
+    for row in outcomes:
         lines.append(f"| {row[0]} | {_num(row[3])} | {_num(row[6])} | {_num(row[8])} | {_num(row[10])} |")
     if targets:
         lines += ["", "## Targets", "", "| target | years | bound | share of runs meeting it |", "|---|---|---|---:|"]
