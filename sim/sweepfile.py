@@ -187,6 +187,10 @@ def _loaded(data: dict, lines: dict, path: Path, source: bytes, samples: int | N
     for column in columns:
         if columns.count(column) > 1:
             raise fail(f"{column} is varied twice (written two ways)", "vary", column)
+    if sweep.draws and sweep.design == "saltelli":
+        raise fail("Sobol' indices need each run to be a function of the varied inputs alone; random draws "
+                   "would count as an input the design cannot see. Vary the uncertainties you want indices for "
+                   "instead, or use lhs or sobol with draws", "draws")
     runs = _runs(sweep, axes, samples, fail)
     outcomes = _outcomes(sweep, years, first, fail)
     if sweep.frontier is not None:

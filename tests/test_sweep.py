@@ -77,6 +77,12 @@ def test_bad_sweep_files_name_file_line_and_key(tmp_path, change, line, key, wor
     assert words in err.message
 
 
+def test_saltelli_refuses_random_draws(tmp_path):
+    with pytest.raises(InputError, match="Sobol' indices need") as caught:
+        sweepfile.load(write(tmp_path, SMALL + "draws: true\n"))
+    assert caught.value.key == "draws" and caught.value.line == 14
+
+
 def test_grid_needs_levels_and_refuses_samples(tmp_path):
     grid = SMALL.replace("design: saltelli", "design: grid")
     with pytest.raises(InputError, match="levels"):
@@ -192,7 +198,8 @@ def test_output_is_byte_identical_across_executors_and_shard_sizes(tmp_path):
     """With draws of the uncertainties too: each run's random numbers come from the seed and its index."""
     from dask.distributed import LocalCluster
 
-    path = write(tmp_path, SMALL.replace("seed: 5", "seed: 5\ndraws: true"))
+    path = write(tmp_path, SMALL.replace("seed: 5", "seed: 5\ndraws: true").replace("design: saltelli", "design: lhs")
+                 .replace("samples: 16", "samples: 64"))
     folders = {}
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         for name, options in (("inline", {"shard_size": 64}), ("shards", {"shard_size": 5}),
