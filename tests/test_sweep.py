@@ -211,7 +211,7 @@ def test_output_is_byte_identical_across_executors_and_shard_sizes(tmp_path):
     reference = folder_bytes(folders["inline"])
     table = sweep._read(folders["inline"])
     assert np.unique(table.column("labour_force[2030]").to_numpy()).size == 64  # the draws differ run by run
-    assert {"results.parquet", "results.csv", "sensitivity.csv", "targets.csv", "manifest.json"} <= set(reference)
+    assert {"results.parquet", "results.csv", "outcomes.csv", "targets.csv", "manifest.json"} <= set(reference)
     for name, folder in folders.items():
         assert folder_bytes(folder) == reference, name
         assert not folder.with_name(folder.name + ".partial").exists()
