@@ -120,9 +120,10 @@ def manifest_json(manifest: dict) -> str:
     return json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n"
 
 
-def replaceable(destination: Path, marker: str) -> Path:
-    """`destination` resolved, if simulate may replace it: absent, empty, or holding `marker`;
-    InputError if not (so a long job can refuse before it starts, not after)."""
+def replaceable(destination: Path, marker: str, tool: str | None = None) -> Path:
+    """`destination` resolved, if simulate may replace it: absent, empty, or holding `marker`
+    (and, with `tool`, a JSON marker whose "tool" is that command's); InputError if not (so a
+    long job can refuse before it starts, not after)."""
     destination = Path(destination).resolve()
     if destination == Path.cwd().resolve() or destination in Path.cwd().resolve().parents:
         raise InputError(destination, "refusing to replace the current folder or one above it; name a subfolder")
@@ -132,7 +133,19 @@ def replaceable(destination: Path, marker: str) -> Path:
         if any(destination.iterdir()) and not (destination / marker).is_file():
             raise InputError(destination, f"folder exists and was not written by simulate (no {marker}); "
                              "choose an empty or new folder")
+        if tool is not None and (destination / marker).is_file() and _tool(destination / marker) != tool:
+            raise InputError(destination, f"folder holds results of another simulate command, not {tool}; "
+                             "choose an empty or new folder")
     return destination
+
+
+def _tool(path: Path) -> str | None:
+    """The "tool" a JSON manifest names (None if unreadable or not stated)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("tool") if isinstance(data, dict) else None
 
 
 @contextmanager

@@ -39,8 +39,12 @@ def indices(y: np.ndarray, d: int, seed: int) -> dict[str, np.ndarray]:
     if not varies.any():
         return out
     f = {k: v[varies] if k != "f_AB" else v[:, varies] for k, v in f.items()}
+    if d == 1:  # scipy fails on one input: add an inert second one (AB_2 = A), whose indices are 0
+        f["f_AB"] = np.concatenate([f["f_AB"], f["f_A"][None]])
+    shape = (int(varies.sum()), max(d, 2))  # scipy squeezes a single output away
     result = sobol_indices(func=f, n=n)
-    out["first"][varies], out["total"][varies] = result.first_order, result.total_order
+    out["first"][varies] = np.reshape(result.first_order, shape)[:, :d]
+    out["total"][varies] = np.reshape(result.total_order, shape)[:, :d]
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1 << 41,)))
     resamples = int(np.clip(BOOTSTRAP_BUDGET / (varies.sum() * (d + 2) * n), 30, MAX_RESAMPLES))
     first, total = [], []
@@ -48,8 +52,8 @@ def indices(y: np.ndarray, d: int, seed: int) -> dict[str, np.ndarray]:
         rows = rng.integers(0, n, n)
         again = sobol_indices(func={"f_A": f["f_A"][:, rows], "f_B": f["f_B"][:, rows], "f_AB": f["f_AB"][..., rows]},
                               n=n)
-        first.append(again.first_order)
-        total.append(again.total_order)
+        first.append(np.reshape(again.first_order, shape)[:, :d])
+        total.append(np.reshape(again.total_order, shape)[:, :d])
     tail = 100 * (1 - CONFIDENCE) / 2
     out["first_low"][varies], out["first_high"][varies] = np.percentile(first, (tail, 100 - tail), axis=0)
     out["total_low"][varies], out["total_high"][varies] = np.percentile(total, (tail, 100 - tail), axis=0)

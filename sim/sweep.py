@@ -44,6 +44,7 @@ series; the engine's own state is bounded by its chunk, not the shard)."""
 SHARDS_A_WORKER = 4
 """With several workers, at least this many shards each, so no worker idles at the end."""
 PLAN = "sweep.json"
+TOOL = "simulate sweep"
 Progress = Callable[[int, int], None]
 
 
@@ -158,6 +159,10 @@ def _dask(job: Job, shards: list[tuple[int, int, int]], scheduler: str | None,
             cluster.close()
         raise InputError(scheduler or "--dask", f"cannot reach the Dask scheduler ({exc})") from None
     try:
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise InputError(scheduler or "--dask", "the Dask cluster has no workers (waited 60 s)") from None
         shared = client.scatter(job, broadcast=True)
         slots = 2 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
         todo = iter(shards)
@@ -240,23 +245,47 @@ def _write_shard(folder: Path, k: int, columns: dict, units: dict) -> str:
     return digest
 
 
-def _start(sweep: LoadedSweep, partial: Path, resume: bool, size: int) -> dict:
+def _start(sweep: LoadedSweep, digest: str, partial: Path, resume: bool, size: int) -> dict:
     """The plan of the sweep in `partial`: resumed (same digest) or new; InputError if `partial`
     is not a sweep's or was started from other files."""
     plan = _plan_file(partial) if partial.exists() else None
     if partial.exists() and plan is None and any(partial.iterdir()):
         raise InputError(partial, f"folder exists and was not written by simulate sweep (no {PLAN}); move it away")
     if resume and plan is not None:
-        if plan.get("digest") != sweep.digest:
+        if plan.get("digest") != digest:
             raise InputError(sweep.path, f"{partial} was started from a different sweep file or inputs (digest "
-                             f"{str(plan.get('digest'))[:12]}, now {sweep.digest[:12]}); run without --resume to start over")
+                             f"{str(plan.get('digest'))[:12]}, now {digest[:12]}); run without --resume to start over")
         return plan
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    plan = {"tool": "simulate sweep", "version": __version__, "sweep": sweep.sweep.name, "digest": sweep.digest,
+    plan = {"tool": TOOL, "version": __version__, "sweep": sweep.sweep.name, "digest": digest,
             "runs": sweep.runs, "shard_runs": size, "done": {}}
-    _write_json(partial / PLAN, plan)
+    try:
+        partial.mkdir(parents=True)
+        _write_json(partial / PLAN, plan)
+    except OSError as exc:
+        raise InputError(partial, f"cannot create the sweep's working folder ({exc.strerror})") from None
     return plan
+
+
+def fingerprint(sweep: LoadedSweep, inputs: Inputs) -> str:
+    """sha256 of what decides the results: the sweep file, every scenario and calibration file it
+    reads, the calibration's data files, --samples and the program's version."""
+    digest = hashlib.sha256(sweep.digest.encode())
+    for file in inputs.files:
+        digest.update(Path(file).read_bytes())
+    digest.update(__version__.encode())
+    return digest.hexdigest()
+
+
+def _cluster_size(scheduler: str) -> int:
+    """Workers of the Dask cluster at `scheduler` (1 if it cannot be asked: the run will say why)."""
+    try:
+        from dask.distributed import Client
+
+        with Client(scheduler, timeout="10s") as client:
+            return max(1, len(client.scheduler_info().get("workers", {})))
+    except Exception:  # noqa: BLE001 - any failure here is reported by the run itself
+        return 1
 
 
 def _merge(partial: Path, plan: dict, folder: Path, units: dict) -> None:
@@ -309,18 +338,19 @@ def write(spec, out: str | Path, *, samples: int | None = None, workers: int = 1
 
     sweep = _loaded(spec, samples)
     inputs = _inputs(sweep)
-    size = shard_size or shard_runs(sweep, workers, memory_mb)
+    digest = fingerprint(sweep, inputs)
+    size = shard_size or shard_runs(sweep, _cluster_size(scheduler) if scheduler else workers, memory_mb)
     work = job(sweep, inputs)
     units = sweep.units()
-    out = export.replaceable(Path(out), "manifest.json")
+    out = export.replaceable(Path(out), "manifest.json", TOOL)
     partial = out.with_name(out.name + ".partial")
     if resume and not partial.exists() and (out / "manifest.json").is_file():
         done = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-        if done.get("digest") != sweep.digest:
+        if done.get("digest") != digest:
             raise InputError(sweep.path, f"{out} holds a sweep of a different sweep file or inputs; run without "
                              "--resume to replace it")
         return out  # already complete
-    plan = _start(sweep, partial, resume, size)
+    plan = _start(sweep, digest, partial, resume, size)
     size = plan["shard_runs"]
     bounds = [(k, a, min(a + size, sweep.runs)) for k, a in enumerate(range(0, sweep.runs, size))]
     missing = [b for b in bounds if plan["done"].get(_shard_name(b[0])) is None
@@ -329,8 +359,7 @@ def write(spec, out: str | Path, *, samples: int | None = None, workers: int = 1
     if progress:
         progress(finished, sweep.runs)
     for k, columns in _execute(work, missing, workers, scheduler, dask):
-        digest = _write_shard(partial, k, columns, units)
-        plan["done"][_shard_name(k)] = digest
+        plan["done"][_shard_name(k)] = _write_shard(partial, k, columns, units)
         _write_json(partial / PLAN, plan)
         finished += columns["run"].size
         if progress:
@@ -344,7 +373,7 @@ def write(spec, out: str | Path, *, samples: int | None = None, workers: int = 1
         if write_csv:
             export.write_text(folder, "results.csv", sweepanalysis.results_csv(_read(folder)))
             files.append("results.csv")
-        export.write_text(folder, "manifest.json", export.manifest_json(manifest(sweep, files, units)))
+        export.write_text(folder, "manifest.json", export.manifest_json(manifest(sweep, digest, files, units)))
     shutil.rmtree(partial, ignore_errors=True)
     return out
 
@@ -395,25 +424,29 @@ def _read(folder: Path):
     return pq.read_table(folder / "results.parquet")
 
 
-def manifest(sweep: LoadedSweep, files: list[str], units: dict[str, str]) -> dict:
+def manifest(sweep: LoadedSweep, digest: str, files: list[str], units: dict[str, str]) -> dict:
     """What the folder holds and what made it: the same for the same sweep whatever the executor
-    (no times, no worker counts, no shard size)."""
+    or the working folder (no times, no worker counts, no shard size; absolute paths)."""
     from sim.inputs import file_hash
-    from sim.runner import _shown
     from sim.scenario import resolved
 
-    return {"sweep": sweep.sweep.name, "tool": "simulate sweep", "version": __version__, "digest": sweep.digest,
-            "sweep_path": _shown(sweep.path),
+    return {"sweep": sweep.sweep.name, "tool": TOOL, "version": __version__, "digest": digest,
+            "sweep_path": str(sweep.path.resolve()),
             "sweep_file": sweep.sweep.model_dump(mode="json", by_alias=True), "samples_option": sweep.samples,
             "runs": sweep.runs, "seed": sweep.seed,
             "design": sweep.sweep.design, "base_scenario": resolved(sweep.base.scenario),
-            "inputs": {_shown(p): file_hash(p) for p in (sweep.path, *sweep.base.files)},
+            "inputs": {str(Path(p).resolve()): file_hash(p) for p in (sweep.path, *sweep.base.files)},
             "files": sorted([*files, "manifest.json"]), "columns": units}
 
 
 def report(folder: str | Path, charts: bool = True) -> list[str]:
     """Rewrite the analysis, charts, report and manifest of a finished sweep folder from its
-    results.parquet (the same bytes the sweep wrote, given the same sweep file and inputs)."""
+    results.parquet (the same bytes the sweep wrote, given the same sweep file and inputs).
+    Each file is replaced on its own, atomically; files the folder's manifest does not list
+    (the user's) are left alone, and listed ones no longer written (charts, with --no-charts)
+    are removed."""
+    import tempfile
+
     from sim import sweepanalysis
 
     folder = Path(folder)
@@ -421,19 +454,30 @@ def report(folder: str | Path, charts: bool = True) -> list[str]:
         written = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         written = None
-    if not isinstance(written, dict) or written.get("tool") != "simulate sweep" or not (folder / "results.parquet").is_file():
+    if not isinstance(written, dict) or written.get("tool") != TOOL or not (folder / "results.parquet").is_file():
         raise InputError(folder, "not a finished sweep folder (no manifest.json of simulate sweep with results.parquet)")
     sweep = load_sweep(written["sweep_path"], written.get("samples_option"))
-    if sweep.digest != written.get("digest"):
-        raise InputError(sweep.path, f"changed since the sweep in {folder} ran (or its scenario or calibration did); "
-                         "rerun the sweep instead")
     inputs = _inputs(sweep)
+    digest = fingerprint(sweep, inputs)
+    if digest != written.get("digest"):
+        raise InputError(sweep.path, f"changed since the sweep in {folder} ran (or its scenario, calibration or data "
+                         "did); rerun the sweep instead")
     units = sweep.units()
-    with export.staged(folder, marker="manifest.json") as temp:
-        kept = [name for name in ("results.parquet", "results.csv") if (folder / name).is_file()]
-        for name in kept:
-            shutil.copyfile(folder / name, temp / name)
-        files = [*kept, *sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(temp / "results.parquet"), temp,
-                                             charts=charts)]
-        export.write_text(temp, "manifest.json", export.manifest_json(manifest(sweep, files, units)))
-    return sorted([*files, "manifest.json"])
+    kept = [name for name in ("results.parquet", "results.csv") if (folder / name).is_file()]
+    try:
+        temp = Path(tempfile.mkdtemp(prefix=".report.", suffix=".tmp", dir=folder))
+    except OSError as exc:
+        raise InputError(folder, f"cannot write into the folder ({exc.strerror})") from None
+    try:
+        files = sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(folder / "results.parquet"), temp,
+                                    charts=charts)
+        names = sorted([*kept, *files, "manifest.json"])
+        export.write_text(temp, "manifest.json", export.manifest_json(manifest(sweep, digest, [*kept, *files], units)))
+        for name in [*files, "manifest.json"]:  # the manifest last: it lists the complete set
+            os.replace(temp / name, folder / name)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    for name in set(written.get("files", [])) - set(names):
+        if "/" not in name and name not in ("manifest.json",):
+            (folder / name).unlink(missing_ok=True)
+    return names

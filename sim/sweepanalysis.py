@@ -27,8 +27,8 @@ OUTCOME_COLUMNS = ("outcome", "unit", "runs", "mean", "sd", "min", *(f"p{p:02d}"
 TARGET_COLUMNS = ("target", "metric", "years", "bound", "runs", "share_met")
 SENSITIVITY_COLUMNS = ("outcome", "input", "first_order", "first_low", "first_high", "total_order", "total_low",
                        "total_high")
-FRONTIER_COLUMNS = ("year", "share_closed", "gap", "shortage_at_most", "runs_meeting", "run", "cumulative_cost_hkd",
-                    "shortage")
+FRONTIER_COLUMNS = ("year", "share_closed", "gap", "shortage_at_most", "runs_meeting", "run", "base_cumulative_cost_hkd",
+                    "cumulative_cost_hkd", "shortage")
 COLUMN_UNITS = {
     "outcomes.csv": {"outcome": "results column", "unit": "unit of the statistics", "runs": "runs",
                      "mean": "see unit", "sd": "see unit (standard deviation over the runs)", "min": "see unit",
@@ -45,9 +45,11 @@ COLUMN_UNITS = {
     "frontier.csv": {"year": "calendar year", "share_closed": "share of the gap closed",
                      "gap": "persons: the base scenario's shortage in the year (central run)",
                      "shortage_at_most": "persons: (1 - share) x gap", "runs_meeting": "runs with a shortage at most that",
-                     "run": "the cheapest such run (empty if none)",
+                     "run": "the cheapest such run (empty if none; no share: the base has no gap that year)",
+                     "base_cumulative_cost_hkd": "HK$: the base scenario's own cost of measures, summed likewise",
                      "cumulative_cost_hkd": "HK$: its cost of measures summed over the projection years to the year",
-                     "shortage": "persons: its shortage in the year", "<lever path>": "its lever values"},
+                     "shortage": "persons: its shortage in the year", "<lever path>": "its lever values",
+                     "met.<target>": "whether it meets the base's target (the frontier does not require it)"},
 }
 
 
@@ -128,29 +130,48 @@ def sensitivity_rows(sweep: LoadedSweep, table) -> list[list]:
     return rows
 
 
-def base_gap(sweep: LoadedSweep, inputs: Inputs) -> dict[int, float]:
-    """The base scenario's central shortage (persons) in each frontier year."""
+def base_run(sweep: LoadedSweep, inputs: Inputs) -> dict[int, tuple[float, float]]:
+    """The base scenario's central run in each frontier year: (shortage, persons; cumulative
+    cost of its measures, HK$), what the sweep's mixes are measured against."""
     from sim.engine import simulate
     from sim.params import build
 
-    results = simulate(build(sweep.base.scenario, inputs), inputs, keep=("shortage",))
-    return {y: float(results.metrics["shortage"][0, int(np.searchsorted(results.years, y))])
+    results = simulate(build(sweep.base.scenario, inputs), inputs, keep=("shortage", "cost"))
+    years = list(results.years)
+    first = years.index(inputs.last_observed + 1)
+    return {y: (float(results.metrics["shortage"][0, years.index(y)]),
+                float(sum(results.metrics["cost"][0, k] for k in range(first, years.index(y) + 1))))
             for y in sweep.sweep.frontier.years}
 
 
-def frontier_rows(sweep: LoadedSweep, table, gaps: dict[int, float]) -> list[list]:
+def frontier_rows(sweep: LoadedSweep, table, base: dict[int, tuple[float, float]]) -> list[list]:
+    """Rows of frontier.csv: for each year and share, the cheapest run closing that share of the
+    base's gap, with its lever values and which targets it meets; one row with no share when the
+    base has no gap that year (a surplus: nothing to close)."""
     from sim import frontier
 
     levers = [a.column for a in sweep.axes]
+    met = [c for c in table.column_names if c.startswith("met.")]
     rows = []
     for year in sweep.sweep.frontier.years:
+        gap, base_cost = base[year]
+        if gap <= 0:
+            rows.append([year, "", _g(gap), "", 0, "", _g(base_cost), "", ""] + [""] * (len(levers) + len(met)))
+            continue
         cost, short = column(table, f"cumulative_cost[{year}]"), column(table, f"shortage[{year}]")
-        for pick in frontier.cheapest(cost, short, gaps[year], sweep.sweep.frontier.shares):
+        for pick in frontier.cheapest(cost, short, gap, sweep.sweep.frontier.shares):
             r = pick["run"]
-            chosen = [cost[r], short[r], *(column(table, c)[r] for c in levers)] if r is not None else [None] * (2 + len(levers))
-            rows.append([year, _g(pick["share"]), _g(gaps[year]), _g(pick["target"]), pick["meeting"],
-                         "" if r is None else int(column(table, "run")[r]), *map(_g, chosen)])
+            chosen = ([cost[r], short[r], *(column(table, c)[r] for c in levers), *(column(table, c)[r] for c in met)]
+                      if r is not None else [None] * (2 + len(levers) + len(met)))
+            rows.append([year, _g(pick["share"]), _g(gap), _g(pick["target"]), pick["meeting"],
+                         "" if r is None else int(column(table, "run")[r]), _g(base_cost),
+                         *(_g(v) if not isinstance(v, (bool, np.bool_)) else ("true" if v else "false") for v in chosen)])
     return rows
+
+
+def frontier_header(sweep: LoadedSweep, table) -> tuple[str, ...]:
+    return FRONTIER_COLUMNS + tuple(a.column for a in sweep.axes) + tuple(c for c in table.column_names
+                                                                            if c.startswith("met."))
 
 
 def write(sweep: LoadedSweep, inputs: Inputs, table, folder: Path, charts: bool = True) -> list[str]:
@@ -164,11 +185,11 @@ def write(sweep: LoadedSweep, inputs: Inputs, table, folder: Path, charts: bool 
     sens = sensitivity_rows(sweep, table) if sweep.sweep.design == "saltelli" else []
     if sens:
         tables["sensitivity.csv"] = _csv(SENSITIVITY_COLUMNS, sens)
-    front, gaps = [], {}
+    front, base = [], {}
     if sweep.sweep.frontier is not None:
-        gaps = base_gap(sweep, inputs)
-        front = frontier_rows(sweep, table, gaps)
-        tables["frontier.csv"] = _csv(FRONTIER_COLUMNS + tuple(a.column for a in sweep.axes), front)
+        base = base_run(sweep, inputs)
+        front = frontier_rows(sweep, table, base)
+        tables["frontier.csv"] = _csv(frontier_header(sweep, table), front)
     tables["columns.csv"] = _csv(("file", "column", "unit"), [["results.parquet", k, v] for k, v in sweep.units().items()]
                                  + [[f, k, v] for f, units in COLUMN_UNITS.items() for k, v in units.items() if f in tables])
     for name, text in tables.items():
@@ -180,8 +201,9 @@ def write(sweep: LoadedSweep, inputs: Inputs, table, folder: Path, charts: bool 
         drawn += chart.sweep_distributions(sweep, table, folder)
         if sens:
             drawn += chart.sensitivity(sweep, sens, folder)
-        for year in gaps:
-            drawn += chart.frontier(sweep, table, year, gaps[year], folder)
+        for year, (gap, _) in base.items():
+            if gap > 0:
+                drawn += chart.frontier(sweep, table, year, gap, folder)
         chart.close_all()
     export.write_text(folder, "report.md", markdown(sweep, outcomes, targets, sens, front, drawn))
     return [*tables, *drawn, "report.md"]
@@ -200,7 +222,10 @@ def markdown(sweep: LoadedSweep, outcomes: list[list], targets: list[list], sens
     for row in outcomes:
         lines.append(f"| {row[0]} | {_num(row[3])} | {_num(row[6])} | {_num(row[8])} | {_num(row[10])} |")
     if targets:
-        lines += ["", "## Targets", "", "| target | years | bound | share of runs meeting it |", "|---|---|---|---:|"]
+        what = ("a probability under the draws" if s.draws else
+                "a share of the design's runs, which spread evenly over the ranges: not a forecast probability")
+        lines += ["", "## Targets", "", f"Share of runs meeting each target of the base in every year of its span ({what}).",
+                  "", "| target | years | bound | share of runs meeting it |", "|---|---|---|---:|"]
         lines += [f"| {r[0]} | {r[2]} | {r[3]} | {float(r[5]):.1%} |" for r in targets]
     if sens:
         lines += ["", "## Sensitivity (Sobol' indices, 95% interval)", "",
@@ -208,11 +233,19 @@ def markdown(sweep: LoadedSweep, outcomes: list[list], targets: list[list], sens
         lines += [f"| {r[0]} | {r[1]} | {_idx(r[2], r[3], r[4])} | {_idx(r[5], r[6], r[7])} |" for r in sens]
     if front:
         lines += ["", "## Cost-effectiveness frontier", "",
-                  "| year | share of gap closed | gap | runs meeting | cheapest cumulative cost (HK$ m) | shortage |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "The gap is the base scenario's shortage in the year; cost is the measures' cost to government "
+                  "(the base's unit_costs: imported workers' levy counts as revenue), summed over the projection years "
+                  "to that year, beside the base's own. The cheapest mix need not meet the base's other targets "
+                  "(columns met.* of frontier.csv).", "",
+                  "| year | share of gap closed | gap | runs meeting | cheapest cumulative cost (HK$ m) | base's (HK$ m) "
+                  "| shortage |", "|---|---:|---:|---:|---:|---:|---:|"]
         for r in front:
-            cost = "none" if r[6] == "" else f"{float(r[6]) / 1e6:,.0f}"
-            lines.append(f"| {r[0]} | {float(r[1]):.0%} | {_num(r[2])} | {r[4]:,} | {cost} | {_num(r[7])} |")
+            if r[1] == "":
+                lines.append(f"| {r[0]} | no gap: the base has a surplus | {_num(r[2])} | | | {_money(r[6])} | |")
+                continue
+            cost = "none" if r[7] == "" else _money(r[7])
+            lines.append(f"| {r[0]} | {float(r[1]):.0%} | {_num(r[2])} | {r[4]:,} | {cost} | {_money(r[6])} "
+                         f"| {_num(r[8])} |")
     if drawn:
         lines += ["", "## Charts", ""] + [f"![{name}]({name})" for name in drawn if name.endswith(".png")]
     return "\n".join(lines) + "\n"
@@ -220,6 +253,10 @@ def markdown(sweep: LoadedSweep, outcomes: list[list], targets: list[list], sens
 
 def _num(text: str) -> str:
     return "" if text == "" else f"{float(text):,.0f}"
+
+
+def _money(text: str) -> str:
+    return "" if text == "" else f"{float(text) / 1e6:,.0f}"
 
 
 def _idx(value: str, low: str, high: str) -> str:

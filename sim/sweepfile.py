@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt, ValidationError, model_validator
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, ValidationError, model_validator
 
 from sim import keypath, variables, yamldoc
 from sim.errors import InputError
@@ -51,8 +51,8 @@ CSV_RUNS = 100_000
 
 
 class Varied(Strict):
-    range: tuple[float, float] | None = Field(None, description="[low, high], uniform")
-    values: tuple[float, ...] | None = Field(None, alias="list", min_length=1, max_length=10_000)
+    range: tuple[StrictFloat | StrictInt, StrictFloat | StrictInt] | None = Field(None, description="[low, high], uniform")
+    values: tuple[StrictFloat | StrictInt, ...] | None = Field(None, alias="list", min_length=1, max_length=10_000)
     levels: StrictInt | None = Field(None, ge=2, le=10_000, description="grid points of a range (grid only)")
 
     @model_validator(mode="after")
@@ -68,10 +68,13 @@ class Varied(Strict):
 
 class Frontier(Strict):
     years: tuple[StrictInt, ...] = Field(min_length=1, max_length=10)
-    shares: tuple[float, ...] = Field((0.25, 0.5, 0.75, 1.0), min_length=1, max_length=20)
+    shares: tuple[StrictFloat | StrictInt, ...] = Field((0.25, 0.5, 0.75, 1.0), min_length=1, max_length=20)
 
     @model_validator(mode="after")
     def _shares(self) -> "Frontier":
+        for k, year in enumerate(self.years):
+            if year in self.years[:k]:
+                raise LocatedValueError(f"{year} is listed twice", "years", k)
         for k, share in enumerate(self.shares):
             if not 0.0 < share <= 1.0:
                 raise LocatedValueError(f"{share} is not a share of the gap in (0, 1]", "shares", k)
@@ -170,6 +173,9 @@ def _loaded(data: dict, lines: dict, path: Path, source: bytes, samples: int | N
     origins = {key: (str(path), line) for key, line in lines.items()}
     data = dict(data)
     data.setdefault("name", path.stem.strip("<>"))
+    if "vary" not in data and ("levers" in data or "years" in data):
+        raise InputError(path, "this looks like a scenario file; simulate sweep takes a sweep file (a base scenario, "
+                         "vary, design, outcomes; see scenarios/sweeps/)")
     try:
         sweep = Sweep.model_validate(data)
     except ValidationError as exc:
@@ -187,6 +193,9 @@ def _loaded(data: dict, lines: dict, path: Path, source: bytes, samples: int | N
     for column in columns:
         if columns.count(column) > 1:
             raise fail(f"{column} is varied twice (written two ways)", "vary", column)
+    if sweep.draws and sweep.frontier is not None:
+        raise fail("a frontier ranks lever mixes; with draws a lucky draw would pass for a good policy. Run the "
+                   "frontier without draws, and a separate sweep with draws for the uncertainty", "draws")
     if sweep.draws and sweep.design == "saltelli":
         raise fail("Sobol' indices need each run to be a function of the varied inputs alone; random draws "
                    "would count as an input the design cannot see. Vary the uncertainties you want indices for "
@@ -280,7 +289,9 @@ def _runs(sweep: Sweep, axes: tuple[Axis, ...], samples: int | None, fail) -> in
     """Runs of the design: the grid's product, samples for lhs and sobol, N (d + 2) for saltelli."""
     if sweep.design == "grid":
         if samples is not None:
-            raise fail("--samples does not apply to a grid: its size is the product of its levels", "design")
+            raise InputError("--samples", "does not apply to a grid: its size is the product of its levels")
+        if sweep.samples is not None:
+            raise fail("a grid's size is the product of its levels; remove samples", "samples")
         runs = math.prod(len(a.grid()) for a in axes)
     else:
         n = samples if samples is not None else sweep.samples
@@ -288,8 +299,9 @@ def _runs(sweep: Sweep, axes: tuple[Axis, ...], samples: int | None, fail) -> in
             raise fail(f"the {sweep.design} design needs samples: N", "design")
         if sweep.design in ("sobol", "saltelli") and n & (n - 1):
             below = 1 << (n.bit_length() - 1)
-            raise fail(f"{n} is not a power of 2, which a {sweep.design} design needs for its balance; "
-                       f"try {below} or {below * 2}", "samples")
+            message = (f"{n} is not a power of 2, which a {sweep.design} design needs for its balance; "
+                       f"try {below} or {below * 2}")
+            raise InputError("--samples", message) if samples is not None else fail(message, "samples")
         runs = n * (len(axes) + 2) if sweep.design == "saltelli" else n
     if runs > MAX_RUNS:
         raise fail(f"the design has {runs:,} runs; the limit is {MAX_RUNS:,}", "design")
@@ -309,9 +321,14 @@ def _outcomes(sweep: Sweep, years: range, first: int, fail) -> tuple[Outcome, ..
             raise fail(f"{text!r} is not metric[year]; expected one of {', '.join(METRICS)} with a year, "
                        "e.g. shortage[2028], or with years, e.g. shortage[2025..2035]", "outcomes", k)
         wanted = range(int(span["first"]), int(span["last"]) + 1) if span else (year,)
+        if not wanted:
+            raise fail(f"{text!r}: the first year is after the last; expected metric[first..last]", "outcomes", k)
         for year in wanted:
             if year not in years:
                 raise fail(f"{year} is outside the base scenario's years {years.start}-{years.stop - 1}", "outcomes", k)
+            if year < first:
+                raise fail(f"{year} is an observed year: the same data in every run; expected a projection year "
+                           f"{first}-{years.stop - 1}", "outcomes", k)
             column = f"{metric}[{year}]"
             if any(o.column == column for o in out):
                 raise fail(f"{column} is listed twice", "outcomes", k)

@@ -85,11 +85,15 @@ def test_saltelli_refuses_random_draws(tmp_path):
 
 def test_grid_needs_levels_and_refuses_samples(tmp_path):
     grid = SMALL.replace("design: saltelli", "design: grid")
+    with pytest.raises(InputError, match="remove samples"):
+        sweepfile.load(write(tmp_path, grid.replace("[35000, 120000]}", "[35000, 120000], levels: 3}")
+                             .replace("[0.0, 0.05]}", "[0.0, 0.05], levels: 2}")))
+    grid = grid.replace("samples: 16\n", "")
     with pytest.raises(InputError, match="levels"):
         sweepfile.load(write(tmp_path, grid))
     ok = grid.replace("[35000, 120000]}", "[35000, 120000], levels: 3}").replace("[0.0, 0.05]}", "[0.0, 0.05], levels: 2}")
     assert sweepfile.load(write(tmp_path, ok)).runs == 6
-    with pytest.raises(InputError, match="--samples does not apply"):
+    with pytest.raises(InputError, match="--samples: does not apply"):
         sweepfile.load(write(tmp_path, ok), samples=8)
 
 
@@ -132,6 +136,7 @@ def test_latin_hypercube_takes_each_stratum_once(tmp_path):
 
 def test_grid_enumerates_every_combination_and_lists(tmp_path):
     text = SMALL.replace("design: saltelli", "design: grid").replace("{range: [35000, 120000]}", "{list: [40000, 80000]}")
+    text = text.replace("samples: 16\n", "")
     loaded = sweepfile.load(write(tmp_path, text.replace("[0.0, 0.05]}", "[0.0, 0.04], levels: 3}")))
     points = design.points(loaded, 0, loaded.runs)
     pairs = set(zip(points["levers.talent.arrivals"], np.round(points["uncertainties.gdp_growth.value"], 12)))
@@ -302,3 +307,82 @@ def test_a_notebook_sweep_is_one_call_with_trajectories_on_request():
     assert table.schema.field("shortage[2028]").metadata[b"unit"].startswith(b"persons")
     with pytest.raises(InputError, match="2031 is outside"):
         sweep.run({**spec, "outcomes": ["shortage[2025..2031]"]})
+
+
+# --- review findings (each once a bug) ---------------------------------------------------------
+
+def test_saltelli_with_one_input(tmp_path):
+    text = SMALL.replace("  uncertainties.gdp_growth.value: {range: [0.0, 0.05]}\n", "")
+    out = tmp_path / "out"
+    sweep.run(write(tmp_path, text), out, charts=False)
+    rows = (out / "sensitivity.csv").read_text().splitlines()[1:]
+    first = [float(r.split(",")[2]) for r in rows if r.split(",")[2]]
+    assert first and all(0.8 < f < 1.2 for f in first)  # the only input explains all the variance
+
+
+def test_the_digest_covers_the_calibration_data(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "calibration", tmp_path / "calibration")
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    path = write(tmp_path, SMALL.replace(str(BASELINE), str(tmp_path / "scenarios" / "baseline.yaml")))
+    loaded = sweepfile.load(path)
+    before = sweep.fingerprint(loaded, sweep._inputs(loaded))
+    data = tmp_path / "calibration" / "data" / "mortality.csv"
+    data.write_text(data.read_text() + "\n")
+    assert sweep.fingerprint(loaded, sweep._inputs(loaded)) != before
+
+
+def test_report_keeps_the_users_files_and_works_from_any_folder(tmp_path):
+    out = tmp_path / "out"
+    sweep.run(write(tmp_path, SMALL), out, charts=False)
+    (out / "notes.md").write_text("mine")
+    before = folder_bytes(out)
+    result = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "report", str(out), "--no-charts"],
+                            cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert folder_bytes(out) == before
+
+
+def test_sweep_refuses_a_run_folder_and_unusable_outs(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text('{"scenario": "baseline"}')
+    (run / "mynotes.txt").write_text("note")
+    path = write(tmp_path, SMALL)
+    result = cli("sweep", str(path), "--out", str(run))
+    assert result.returncode == 2 and "another simulate command" in result.stderr
+    assert (run / "mynotes.txt").read_text() == "note"
+    (tmp_path / "afile.txt").write_text("x")
+    result = cli("sweep", str(path), "--out", str(tmp_path / "afile.txt" / "sub"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("change, words", [
+    (("  - shortage[2028]", "  - shortage[2030..2025]"), "first year is after the last"),
+    (("  - shortage[2028]", "  - shortage[2020]"), "observed year"),
+    (("[35000, 120000]", "[true, 120000]"), "valid number"),
+    (("seed: 5", "seed: 5\nframe: 1"), "unknown key"),
+])
+def test_more_bad_sweep_files(tmp_path, change, words):
+    with pytest.raises(InputError, match=words):
+        sweepfile.load(write(tmp_path, SMALL.replace(*change)))
+
+
+def test_a_frontier_refuses_draws_and_reports_a_base_without_a_gap(tmp_path, inputs):
+    costed = SMALL.replace("design: saltelli", "design: lhs").replace("uncertainties.gdp_growth.value: {range: [0.0, 0.05]}",
+                                                                      "levers.retraining.places: {range: [130000, 200000]}")
+    with pytest.raises(InputError, match="lucky draw"):
+        sweepfile.load(write(tmp_path, costed + "draws: true\nfrontier: {years: [2028]}\n"))
+    surplus = costed.replace("set: {years.end: 2030}", "set: {years.end: 2030, uncertainties.gdp_growth.value: -0.04}")
+    out = tmp_path / "out"
+    sweep.run(write(tmp_path, surplus + "frontier: {years: [2028]}\n"), out, charts=False)
+    rows = (out / "frontier.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[1].split(",")[1] == ""  # one row, no share: nothing to close
+    assert "no gap" in (out / "report.md").read_text()
+
+
+def test_lhs_permutation_is_a_bijection_for_any_size():
+    for n in (1, 2, 3, 7, 1000, 4097):
+        keys = np.random.SeedSequence(n).generate_state(4, np.uint64)
+        assert sorted(design._permute(np.arange(n, dtype=np.uint64), n, keys)) == list(range(n))
