@@ -362,7 +362,7 @@ def sensitivity(sweep, rows: list[list], folder: Path) -> list[str]:
     outcomes = list(dict.fromkeys(r[0] for r in rows))
     inputs = [a.column for a in sweep.axes]
     fig, axes = plt.subplots(len(outcomes), 1, figsize=(7, 0.32 * len(inputs) * len(outcomes) + 1.2 * len(outcomes)),
-                             squeeze=False)
+                             squeeze=False, sharex=True)  # one scale: indices compare across outcomes
     y = np.arange(len(inputs))
     for ax, outcome in zip(axes[:, 0], outcomes):
         mine = [r for r in rows if r[0] == outcome]
@@ -377,7 +377,7 @@ def sensitivity(sweep, rows: list[list], folder: Path) -> list[str]:
         ax.set_yticks(y, [c.removeprefix("levers.").removeprefix("uncertainties.") for c in inputs], fontsize=7)
         ax.invert_yaxis()
         ax.set(title=f"What drives {outcome}", xlabel="Sobol' index (share of variance)")
-        ax.set_xlim(left=min(0.0, ax.get_xlim()[0]))
+        ax.xaxis.set_tick_params(labelbottom=True)
     axes[0, 0].legend(frameon=False, fontsize=7, loc="lower right")
     return _save(fig, folder, "sensitivity", year_axes=[])
 
