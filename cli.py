@@ -6,6 +6,7 @@ Heavy modules (numpy's users, matplotlib) load inside the commands that need the
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -15,11 +16,21 @@ from sim import __version__
 from sim.errors import InputError
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def _fail(exc: InputError) -> None:
     click.echo(f"error: {exc}", err=True)
     sys.exit(EXIT_BAD_INPUT)
+
+
+class Interrupted(BaseException):
+    """Ctrl-C, raised by our SIGINT handler so that click does not turn it into its own Abort
+    (which prints a blank line first)."""
+
+
+def _interrupt(signum, frame) -> None:
+    raise Interrupted
 
 
 class OneLineErrors(click.Group):
@@ -28,6 +39,7 @@ class OneLineErrors(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        signal.signal(signal.SIGINT, _interrupt)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:
@@ -37,9 +49,9 @@ class OneLineErrors(click.Group):
         except click.ClickException as exc:
             click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
             sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("error: aborted", err=True)
-            sys.exit(1)
+        except (click.Abort, KeyboardInterrupt, Interrupted):
+            click.echo("error: interrupted; nothing was replaced (earlier results are as they were)", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -190,9 +202,10 @@ def sweep(sweep_file: Path, out: Path | None, samples: int | None, workers: int,
                      shard_size=shard_size, memory_mb=memory_mb, charts=not no_charts, csv=csv_out, progress=bar)
     except InputError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: finished shards are kept; continue with --resume", err=True)
-        sys.exit(130)
+    except Interrupted:
+        bar.close()
+        click.echo("error: interrupted; finished shards are kept: continue with --resume", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     bar.close()
     seconds = time.perf_counter() - started
     click.echo(f"sweep {loaded.sweep.name}: {loaded.runs:,} runs in {seconds:,.1f} s "

@@ -30,3 +30,13 @@ class InputError(Exception):
 def _one_line(text: str) -> str:
     """Control characters (a newline in a key or a path) shown escaped, so the message stays one line."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+QUOTE = 80
+"""Characters of a bad value an error message quotes at most."""
+
+
+def quote(value) -> str:
+    """repr(value), cut to QUOTE characters (a 1.5 MB value is not echoed back whole)."""
+    text = repr(value)
+    return text if len(text) <= QUOTE else text[:QUOTE - 5] + "...'" + f" ({len(text):,} characters)"

@@ -124,7 +124,11 @@ def replaceable(destination: Path, marker: str, tool: str | None = None) -> Path
     """`destination` resolved, if simulate may replace it: absent, empty, or holding `marker`
     (and, with `tool`, a JSON marker whose "tool" is that command's); InputError if not (so a
     long job can refuse before it starts, not after)."""
-    destination = Path(destination).resolve()
+    try:
+        destination = Path(destination).resolve()
+        destination.exists()
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise InputError(destination, f"not a usable output folder ({exc})") from None
     if destination == Path.cwd().resolve() or destination in Path.cwd().resolve().parents:
         raise InputError(destination, "refusing to replace the current folder or one above it; name a subfolder")
     if destination.exists():

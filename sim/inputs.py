@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import history, keypath, yamldoc
-from sim.errors import InputError
+from sim.errors import InputError, quote
 from sim.flows import ADULT, TALENT_YEARS, distribute, shift_ages
 from sim.occupation import OCCUPATIONS
 
@@ -390,7 +390,7 @@ def _fertility(rows: list[dict], path: Path) -> tuple[np.ndarray, dict[int, floa
                                  key="value")
             tfr[row["year"]] = row["value"]
         else:
-            raise InputError(path, f"metric {row['metric']!r} is not fertility_share or tfr", line=row["_line"],
+            raise InputError(path, f"metric {quote(row['metric'])} is not fertility_share or tfr", line=row["_line"],
                              key="metric")
     if abs(shape.sum() - 1.0) > 1e-6 or (shape < 0).any():
         raise InputError(path, f"fertility_share sums to {shape.sum():.6f}; expected shares >= 0 summing to 1",
@@ -468,7 +468,7 @@ def _checked(name: str, value: Any, path: Path, line: int | None) -> Any:
 
     def number(v: Any, low: float, high: float, what: str) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or not low <= v <= high:
-            raise InputError(path, f"{v!r} is not {what}", line=line, key=key)
+            raise InputError(path, f"{quote(v)} is not {what}", line=line, key=key)
         return float(v)
 
     if name == "occupational_drift":
@@ -488,12 +488,12 @@ def _checked(name: str, value: Any, path: Path, line: int | None) -> Any:
     if name == "fdh_age_range":
         if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value)
                 and 0 <= value[0] <= value[1] <= AGES - 1):
-            raise InputError(path, f"{value!r} is not [first, last] ages with 0 <= first <= last <= 100",
+            raise InputError(path, f"{quote(value)} is not [first, last] ages with 0 <= first <= last <= 100",
                              line=line, key=key)
         return value
     low, high, what = RANGES[name]
     if what.startswith("a whole") and (isinstance(value, bool) or not isinstance(value, int)):
-        raise InputError(path, f"{value!r} is not {what}", line=line, key=key)
+        raise InputError(path, f"{quote(value)} is not {what}", line=line, key=key)
     return number(value, low, high, what)
 
 
@@ -534,11 +534,11 @@ def _targets(rows: list[dict], path: Path) -> list[dict]:
             row["tolerance"] = float(row.get("tolerance") or "nan")
         except ValueError:
             row["tolerance"] = float("nan")
-        problem = (f"metric {row['metric']!r} is not one of {', '.join(TARGET_METRICS)}"
+        problem = (f"metric {quote(row['metric'])} is not one of {', '.join(TARGET_METRICS)}"
                    if row["metric"] not in TARGET_METRICS else
                    "tolerance is not a number > 0 (persons)" if not (np.isfinite(row["tolerance"])
                                                                      and row["tolerance"] > 0) else
-                   f"chosen {row.get('chosen')!r} is not yes or no" if row.get("chosen") not in ("yes", "no") else None)
+                   f"chosen {quote(row.get('chosen'))} is not yes or no" if row.get("chosen") not in ("yes", "no") else None)
         if problem:
             raise InputError(path, problem, line=row["_line"])
     if not any(row["chosen"] == "yes" for row in rows):
@@ -554,14 +554,14 @@ def _official(rows: list[dict], path: Path) -> list[dict]:
     cumulative net_movement row names the year it counts from in `since`."""
     for row in rows:
         if row["metric"] not in OFFICIAL_METRICS:
-            raise InputError(path, f"metric {row['metric']!r} is not one of {', '.join(OFFICIAL_METRICS)}",
+            raise InputError(path, f"metric {quote(row['metric'])} is not one of {', '.join(OFFICIAL_METRICS)}",
                              line=row["_line"], key="metric")
         for col in ("low", "high"):
             text = row.get(col) or ""
             try:
                 row[col] = float(text) if text else None
             except ValueError:
-                raise InputError(path, f"{col} {text!r} is not a number", line=row["_line"], key=col) from None
+                raise InputError(path, f"{col} {quote(text)} is not a number", line=row["_line"], key=col) from None
         if row["metric"] == "net_movement":
             row["since"] = _int(row, "since", path)  # the mid-year the cumulation starts from
     return rows
@@ -599,12 +599,12 @@ def _rows(reader: csv.DictReader, path: Path) -> list[dict]:
         try:
             row["value"] = float(row["value"])
         except (TypeError, ValueError):
-            raise InputError(path, f"value {row.get('value')!r} is not a number", line=number, key="value") from None
+            raise InputError(path, f"value {quote(row.get('value'))} is not a number", line=number, key="value") from None
         if not np.isfinite(row["value"]):
             raise InputError(path, f"value {row['value']} is not a finite number", line=number, key="value")
         row["year"] = _int(row, "year", path)
         if row["confidence"] not in CONFIDENCE:
-            raise InputError(path, f"confidence {row['confidence']!r} is not one of H, M, L", line=number,
+            raise InputError(path, f"confidence {quote(row['confidence'])} is not one of H, M, L", line=number,
                              key="confidence")
         rows.append(row)
     return rows
@@ -619,7 +619,7 @@ def _int(row: dict, col: str, path: Path) -> int:
     try:
         return int(row[col])
     except (KeyError, TypeError, ValueError):
-        raise InputError(path, f"{col} {row.get(col)!r} is not a whole number", line=row["_line"], key=col) from None
+        raise InputError(path, f"{col} {quote(row.get(col))} is not a whole number", line=row["_line"], key=col) from None
 
 
 def _spread(lo: int, hi: int, total: float) -> np.ndarray:
@@ -657,7 +657,7 @@ def _ages(row: dict, path: Path) -> tuple[int, int]:
 
 def _sex(row: dict, path: Path) -> int:
     if row.get("sex") not in SEXES:
-        raise InputError(path, f"sex {row.get('sex')!r} is not one of {', '.join(SEXES)}", line=row["_line"], key="sex")
+        raise InputError(path, f"sex {quote(row.get('sex'))} is not one of {', '.join(SEXES)}", line=row["_line"], key="sex")
     return SEXES.index(row["sex"])
 
 
@@ -680,11 +680,11 @@ def _history(rows: list[dict], path: Path) -> dict[str, dict[int, float]]:
     for row in rows:
         metric = row["metric"]
         if metric not in FLOW_METRICS:
-            raise InputError(path, f"metric {metric!r} is not one of {', '.join(FLOW_METRICS)}",
+            raise InputError(path, f"metric {quote(metric)} is not one of {', '.join(FLOW_METRICS)}",
                              line=row["_line"], key="metric")
         if metric == "imported_arrivals":
             if row.get("occupation") not in OCCUPATIONS:
-                raise InputError(path, f"occupation {row.get('occupation')!r} is not one of {', '.join(OCCUPATIONS)}",
+                raise InputError(path, f"occupation {quote(row.get('occupation'))} is not one of {', '.join(OCCUPATIONS)}",
                                  line=row["_line"], key="occupation")
             metric = f"imported_arrivals.{row['occupation']}"
         if row["value"] < 0:
@@ -720,7 +720,7 @@ def _by_group(rows: list[dict], metric: str, path: Path) -> np.ndarray:
     """(G,) values of `metric` from rows keyed by occupation, in OCCUPATIONS order."""
     by_group = {row.get("occupation"): row["value"] for row in rows if row["metric"] == metric}
     if set(by_group) != set(OCCUPATIONS):
-        raise InputError(path, f"metric {metric!r} needs one row for each of {', '.join(OCCUPATIONS)}",
+        raise InputError(path, f"metric {quote(metric)} needs one row for each of {', '.join(OCCUPATIONS)}",
                          key="occupation")
     return np.array([by_group[g] for g in OCCUPATIONS])
 

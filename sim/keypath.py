@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from sim.errors import InputError
+from sim.errors import InputError, quote
 
 Parts = tuple  # (str, ..., str[, int])
 
@@ -50,7 +50,7 @@ def parse(text: str, where: str = "--set") -> Parts:
             parts.append(int(piece))
             continue
         if not _NAME.match(piece):
-            raise InputError(where, f"{piece!r} in {text!r} is not a key; expected names of letters, digits and _ "
+            raise InputError(where, f"{quote(piece)} in {quote(text)} is not a key; expected names of letters, digits and _ "
                              "joined by dots, with at most a final [year], e.g. levers.talent.arrivals[2026]",
                              key=text)
         parts.append(piece)

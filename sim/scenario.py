@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from sim import keypath, variables, yamldoc
-from sim.errors import InputError
+from sim.errors import InputError, quote
 from sim.occupation import OCCUPATIONS
 from sim.schedule import first_year
 
@@ -49,7 +49,7 @@ def _schedule_checker(lo: float, hi: float | None, what: str, dated: bool = True
             out = {}
             for year, item in value.items():
                 if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
-                    raise LocatedValueError(f"{year!r} is not a year; expected {{year: value}} with years like 2025", year)
+                    raise LocatedValueError(f"{quote(year)} is not a year; expected {{year: value}} with years like 2025", year)
                 out[year] = _number(item, lo, hi, what, year)
             return dict(sorted(out.items()))
         return _number(value, lo, hi, what, None)
@@ -59,7 +59,7 @@ def _schedule_checker(lo: float, hi: float | None, what: str, dated: bool = True
 
 def _number(value: Any, lo: float, hi: float | None, what: str, year: int | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise LocatedValueError(f"{value!r} is not a number; expected {what}", year)
+        raise LocatedValueError(f"{quote(value)} is not a number; expected {what}", year)
     try:
         number = float(value)
     except OverflowError:  # an integer too large for a float
@@ -90,7 +90,7 @@ def _whole(path: str) -> Any:
             raise LocatedValueError(f"takes a single value for every projection year, not {{year: value}}; "
                                     f"expected {v.what}")
         if isinstance(value, bool) or not isinstance(value, int):
-            raise LocatedValueError(f"{value!r} is not a whole number; expected {v.what}")
+            raise LocatedValueError(f"{quote(value)} is not a whole number; expected {v.what}")
         if not v.lo <= value <= v.hi:
             raise LocatedValueError(f"{value} is outside [{v.lo:g}, {v.hi:g}]; expected {v.what}")
         return value
@@ -234,7 +234,7 @@ class GroupError(Uncertainty):
         if isinstance(value, Mapping):
             unknown = [g for g in value if g not in OCCUPATIONS]
             if unknown:
-                raise LocatedValueError(f"{unknown[0]!r} is not an occupation group; expected one of "
+                raise LocatedValueError(f"{quote(unknown[0])} is not an occupation group; expected one of "
                                         f"{', '.join(OCCUPATIONS)}", unknown[0])
             return {g: _number(x, -math.inf, None, "a log error", g) for g, x in value.items()}
         number = _number(value, 0, 0, "0, or {group: log error}", None)
@@ -338,7 +338,7 @@ def _unit_costs(value: Any) -> dict[str, float]:
         if row is None or row.kind != "lever" or not row.dated:
             levers = [v.path for v in variables.VARIABLES if v.kind == "lever" and v.dated]
             hint = difflib.get_close_matches(str(path), levers, n=1)
-            raise LocatedValueError(f"{path!r} is not a lever given per year" + (f"; did you mean {hint[0]!r}?" if hint else
+            raise LocatedValueError(f"{quote(path)} is not a lever given per year" + (f"; did you mean {hint[0]!r}?" if hint else
                                     f"; expected one of: {', '.join(levers)}"), path)
         out[path] = _number(cost, -1e9, 1e9, "HK$ per unit of the lever a year, within +/-1e9", path)
     return out
@@ -353,7 +353,7 @@ def _fitted(value: Any) -> dict[str, float]:
     for name, x in value.items():
         if name not in names:
             hint = difflib.get_close_matches(str(name), list(names), n=1)
-            raise LocatedValueError(f"{name!r} is not a fitted parameter" + (f"; did you mean {hint[0]!r}?" if hint
+            raise LocatedValueError(f"{quote(name)} is not a fitted parameter" + (f"; did you mean {hint[0]!r}?" if hint
                                     else f"; expected one of: {', '.join(names)}"), name)
         row = names[name]
         out[name] = _number(x, row.lo, row.hi, row.what, name)
@@ -431,7 +431,7 @@ def load(path: str | Path, overrides: tuple[str, ...] = (), check_calibration: b
         calibration_path = (Path(calib_file).parent / scenario.calibration).resolve() if calib_file != "--set" \
             else Path(scenario.calibration).resolve()
         found = calibration_path.is_file()
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, RuntimeError) as exc:
         raise InputError(calib_file, f"not a usable file name ({exc})", line=calib_line, key="calibration") from None
     if check_calibration and not found:
         raise InputError(calib_file, f"calibration file {scenario.calibration!r} not found "
@@ -483,23 +483,36 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict, list[Path
     if not isinstance(parent, str):
         raise InputError(path, "expected the path of another scenario file", line=doc.lines.get(("extends",)),
                          key="extends")
+    if len(chain) >= MAX_EXTENDS:
+        raise InputError(path, f"extends a chain of more than {MAX_EXTENDS} files; real variants extend one or two",
+                         line=doc.lines.get(("extends",)), key="extends")
     try:
         base_path = (path.parent / parent).resolve()
         base_path.is_file()
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
         raise InputError(path, f"not a usable file name ({exc})", line=doc.lines.get(("extends",)),
                          key="extends") from None
-    if base_path in chain or base_path == path.resolve():
+    if base_path in chain or base_path == _resolved(path):
         raise InputError(path, f"{parent!r} extends itself in a cycle", line=doc.lines.get(("extends",)),
                          key="extends")
     if not base_path.is_file():
         raise InputError(path, f"extended file {parent!r} not found (looked for {base_path})",
                          line=doc.lines.get(("extends",)), key="extends")
-    base, base_origins, base_files = _resolve(base_path, chain + (path.resolve(),))
+    base, base_origins, base_files = _resolve(base_path, chain + (_resolved(path),))
     merged = _merge(base, data)
     base_origins.update({k: v for k, v in origins.items() if k != ("extends",)})
     return merged, base_origins, base_files + files
 
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: compare the path as given
+        return path.absolute()
+
+
+MAX_EXTENDS = 16
+"""Longest chain of `extends:` accepted."""
 
 FROM_START = "from the first projection year"
 """Placeholder key: a single value overlaid by dated values holds from the first projection year
@@ -538,7 +551,7 @@ def _apply_override(data: dict, origins: dict, item: str) -> None:
     """Apply one `--set a.b.c=VALUE` (VALUE parsed as YAML) in place."""
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
-        raise InputError("--set", f"{item!r} is not KEY=VALUE; e.g. --set levers.talent.arrivals=50000")
+        raise InputError("--set", f"{quote(item)} is not KEY=VALUE; e.g. --set levers.talent.arrivals=50000")
     parts = keypath.parse(key)
     try:
         value, _ = yamldoc.parse(f"v: {raw}", "--set")
@@ -615,7 +628,7 @@ def _located(error: dict, origins: dict, path: Path, model: type[BaseModel] | No
     elif isinstance(cause, ValueError):
         message = str(cause)
     else:
-        message = f"{error['msg']}; got {error.get('input')!r}"
+        message = f"{error['msg']}; got {quote(error.get('input'))}"
         message = message.replace("Value error, ", "")
     return InputError(file, message, line=line, key=keypath.format(loc))
 

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, ValidationError, model_validator
 
 from sim import keypath, variables, yamldoc
-from sim.errors import InputError
+from sim.errors import InputError, quote
 from sim.results import FLOW_METRICS, STOCK_METRICS
 from sim.scenario import Loaded, LocatedValueError, Strict, _located, _number
 from sim.scenario import load as load_scenario
@@ -254,7 +254,7 @@ def _axis(key: str, value: Varied, design: str, first: int, years: range, fail) 
         from difflib import get_close_matches
 
         hint = get_close_matches(path, list(variables.BY_PATH), n=1)
-        raise fail(f"{path!r} is not a path a sweep may vary" + (f"; did you mean {hint[0]!r}?" if hint else
+        raise fail(f"{quote(path)} is not a path a sweep may vary" + (f"; did you mean {hint[0]!r}?" if hint else
                    "; see the key paths in the README (levers.*, uncertainties.*.value, fitted.*)"), "vary", key)
     if year is not None and not row.dated:
         raise fail(f"{path} is one value for the whole projection; it takes no [year]", "vary", key)
@@ -318,11 +318,11 @@ def _outcomes(sweep: Sweep, years: range, first: int, fail) -> tuple[Outcome, ..
             raise fail(exc.message, "outcomes", k) from None
         metric = keypath.format(parts)
         if metric not in METRICS or (year is None and span is None):
-            raise fail(f"{text!r} is not metric[year]; expected one of {', '.join(METRICS)} with a year, "
+            raise fail(f"{quote(text)} is not metric[year]; expected one of {', '.join(METRICS)} with a year, "
                        "e.g. shortage[2028], or with years, e.g. shortage[2025..2035]", "outcomes", k)
         wanted = range(int(span["first"]), int(span["last"]) + 1) if span else (year,)
         if not wanted:
-            raise fail(f"{text!r}: the first year is after the last; expected metric[first..last]", "outcomes", k)
+            raise fail(f"{quote(text)}: the first year is after the last; expected metric[first..last]", "outcomes", k)
         for year in wanted:
             if year not in years:
                 raise fail(f"{year} is outside the base scenario's years {years.start}-{years.stop - 1}", "outcomes", k)

@@ -16,10 +16,13 @@ from typing import Any
 import yaml
 
 from sim import keypath
-from sim.errors import InputError
+from sim.errors import InputError, quote
 
 MAX_BYTES = 1_000_000
 """Size cap for a scenario or calibration file (bytes); real ones are a few kilobytes."""
+
+MAX_NODES = 20_000
+"""Most YAML events (keys, values, brackets) accepted, so a huge list is refused in a moment."""
 
 MAX_DEPTH = 32
 """Deepest nesting of mappings and lists accepted; real files need 5."""
@@ -28,14 +31,21 @@ KeyPath = tuple[Any, ...]
 
 
 class Loader(yaml.SafeLoader):
-    """SafeLoader that also reads exponent numbers without a dot (1e5, 5e-324) as floats, as YAML
-    1.2 does; PyYAML's YAML 1.1 rules would make them strings and refuse `arrivals: 1e5`."""
+    """SafeLoader with YAML 1.2's numbers: 1e5 and 5e-324 are floats (YAML 1.1 would make them
+    strings and refuse `arrivals: 1e5`), while 1:30 (1.1's base 60, read as 90), 010 (1.1's
+    octal 8) and 0b1 are strings, so a number field refuses them instead of misreading them."""
 
 
+Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
 Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"))
+    re.compile(r"^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)"
+               r"|[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
 
 
 @dataclass
@@ -52,17 +62,18 @@ def read(path: str | Path) -> Document:
     path = Path(path)
     try:
         found, exists = path.is_file(), path.exists()
-    except (ValueError, OSError) as exc:  # e.g. a NUL byte in the name
+    except (ValueError, OSError, RuntimeError) as exc:  # e.g. a NUL byte in the name
         raise InputError(repr(str(path)), f"not a usable file name ({exc})") from None
     if not found:
         raise InputError(path, "file not found" if not exists else "not a regular file")
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise InputError(path, f"file is {size} bytes; the limit is {MAX_BYTES} bytes")
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # the bytes actually read, not the size the file claims
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(path, f"cannot read the file as UTF-8 text ({exc.__class__.__name__})") from None
+    if len(raw) > MAX_BYTES:
+        raise InputError(path, f"file is over {MAX_BYTES} bytes, the limit; real ones are a few kilobytes")
     data, lines = parse(text, path)
     return Document(path, data, lines)
 
@@ -72,8 +83,12 @@ def parse(text: str, origin: str | Path) -> tuple[dict, dict[KeyPath, int]]:
     if not text.strip() or _only_comments(text):
         raise InputError(origin, "the file is empty; expected a YAML mapping of keys to values")
     try:
-        depth = 0
+        depth = nodes = 0
         for event in yaml.parse(text, Loader=Loader):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise InputError(origin, f"more than {MAX_NODES:,} values; real files have a few hundred",
+                                 line=event.start_mark.line + 1)
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise InputError(origin, "YAML anchors and aliases are not allowed; write the value out",
                                  line=event.start_mark.line + 1)
@@ -94,7 +109,10 @@ def parse(text: str, origin: str | Path) -> tuple[dict, dict[KeyPath, int]]:
                                  line=node.start_mark.line + 1)
             lines: dict[KeyPath, int] = {}
             _index(node, (), lines, origin)
-            data = loader.construct_document(node)
+            try:
+                data = loader.construct_document(node)
+            except (ValueError, TypeError, IndexError, KeyError, OverflowError, RecursionError):
+                raise _unbuildable(node, origin) from None
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -107,6 +125,28 @@ def parse(text: str, origin: str | Path) -> tuple[dict, dict[KeyPath, int]]:
     except yaml.YAMLError as exc:
         raise InputError(origin, f"YAML error: {str(exc).splitlines()[0]}") from None
     return data, lines
+
+
+def _unbuildable(root: yaml.Node, origin) -> InputError:
+    """The error for a value PyYAML parses but cannot build (2025-02-30, !!int abc, !!bool maybe,
+    an integer of 5,000 digits), at the line of the first such value."""
+    todo = [root]
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, yaml.ScalarNode):
+            loader = Loader("")
+            try:
+                loader.construct_object(node, deep=True)
+            except Exception:  # noqa: BLE001 - any failure to build this scalar is the user's value
+                return InputError(origin, f"{quote(node.value)} ({node.tag.rsplit(':', 1)[-1]}) cannot be read as a "
+                                  "value; write a plain number, text, true or false", line=node.start_mark.line + 1)
+            finally:
+                loader.dispose()
+        elif isinstance(node, yaml.MappingNode):
+            todo += [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            todo += list(node.value)
+    return InputError(origin, "a value cannot be read; write plain numbers, text, true or false")
 
 
 def _only_comments(text: str) -> bool:

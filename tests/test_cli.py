@@ -351,7 +351,7 @@ BAD_INPUTS = {
     "duplicate-key": ({"s.yaml": _edit("seed: 2024", "seed: 2024\nseed: 2025")}, "s.yaml", [],
                       "s.yaml:", "seed: duplicate key"),
     "over-size-cap": ({"s.yaml": "#" * (sim.yamldoc.MAX_BYTES + 1)}, "s.yaml", [],
-                      "s.yaml:", f"the limit is {sim.yamldoc.MAX_BYTES} bytes"),
+                      "s.yaml:", f"file is over {sim.yamldoc.MAX_BYTES} bytes, the limit"),
     "missing-scenario": ({}, "absent.yaml", [], "absent.yaml:", "file not found"),
     "set-not-key-value": ({"s.yaml": _valid_text()}, "s.yaml", ["--set", "seed"],
                           "--set:", "'seed' is not KEY=VALUE"),
