@@ -9,13 +9,16 @@ and seed give byte-identical files.
 from __future__ import annotations
 
 import csv
+import errno
+import fcntl
+import glob
 import io
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -121,9 +124,10 @@ def manifest_json(manifest: dict) -> str:
 
 
 def replaceable(destination: Path, marker: str, tool: str | None = None) -> Path:
-    """`destination` resolved, if simulate may replace it: absent, empty, or holding `marker`
-    (and, with `tool`, a JSON marker whose "tool" is that command's); InputError if not (so a
-    long job can refuse before it starts, not after)."""
+    """`destination` resolved, if simulate may write it: absent, empty, or a folder whose `marker`
+    (manifest.json) simulate wrote, and, with `tool`, wrote with that command; InputError if not
+    (so a long job can refuse before it starts, not after). A folder simulate wrote may also hold
+    the user's own files: they are kept (see staged)."""
     try:
         destination = Path(destination).resolve()
         destination.exists()
@@ -134,62 +138,185 @@ def replaceable(destination: Path, marker: str, tool: str | None = None) -> Path
     if destination.exists():
         if not destination.is_dir():
             raise InputError(destination, "output path exists and is not a folder")
-        if any(destination.iterdir()) and not (destination / marker).is_file():
-            raise InputError(destination, f"folder exists and was not written by simulate (no {marker}); "
-                             "choose an empty or new folder")
-        if tool is not None and (destination / marker).is_file() and _tool(destination / marker) != tool:
-            raise InputError(destination, f"folder holds results of another simulate command, not {tool}; "
+        try:
+            entries = sorted(p.name for p in destination.iterdir())
+        except OSError as exc:
+            raise InputError(destination, f"cannot read the folder ({exc.strerror})") from None
+        written = _written(destination / marker)
+        if entries and written is None:
+            shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+            raise InputError(destination, f"folder exists and was not written by simulate (no {marker} of simulate's; "
+                             f"it holds {shown}); choose an empty or new folder")
+        if entries and tool is not None and written[0] != tool:
+            raise InputError(destination, f"folder holds results of {written[0]}, not {tool}; "
                              "choose an empty or new folder")
     return destination
 
 
-def _tool(path: Path) -> str | None:
-    """The "tool" a JSON manifest names (None if unreadable or not stated)."""
+def _written(path: Path) -> tuple[str, set[str]] | None:
+    """(the command, the files) a manifest of simulate's records; None if `path` is not one (a
+    web app's manifest.json, say). Manifests before the "tool" key are a run's or a comparison's."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
-    return data.get("tool") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list) or "version" not in data:
+        return None
+    tool = data.get("tool") or ("simulate compare" if "comparison" in data else "simulate run")
+    if not isinstance(tool, str) or not tool.startswith("simulate"):
+        return None
+    return tool, {name for name in data["files"] if isinstance(name, str)}
 
 
 @contextmanager
-def staged(destination: Path, marker: str):
-    """Yield a temporary folder; on success it atomically becomes `destination`.
-
-    An existing `destination` is replaced only if it is empty or holds `marker` (a file this
-    program writes, e.g. manifest.json), so a mistyped --out never deletes someone's folder;
-    otherwise InputError. The previous folder is kept until the new one is in place and removed
-    after; on any error the temporary folder (and any parent folders made for it) is deleted and
-    `destination` is untouched.
-    """
-    destination = replaceable(destination, marker)
-    made = [p for p in (destination.parent, *destination.parent.parents) if not p.exists()]
+def locked(destination: Path):
+    """Hold the lock of an output folder (`.NAME.lock` beside it) while the body runs; InputError
+    if another simulate holds it. The lock file goes when released (a killed run's is reused)."""
+    path = destination.with_name(f".{destination.name}.lock")
+    while True:
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o666)
+        except OSError as exc:
+            raise InputError(destination, f"cannot create the output folder ({exc.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise InputError(destination, "another simulate is writing this folder; wait for it to finish or "
+                             "choose another --out") from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except OSError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the lock file was removed by its last holder meanwhile: take the new one
     try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        temp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent))
+        yield
+    finally:
+        try:
+            os.unlink(path)
+        finally:
+            os.close(fd)
+
+
+@contextmanager
+def staged(destination: Path, marker: str, tool: str | None = None, lock: bool = True):
+    """Yield a temporary folder to write into; on success it replaces `destination` in one step.
+
+    `destination` must be replaceable (absent, empty, or written by simulate: else InputError).
+    Files there that simulate did not write (not listed in its manifest) are the user's: they
+    are carried into the new folder as hard links (copies where links fail), and a name the new
+    results would take over is refused. The swap is one rename(2) with RENAME_EXCHANGE, so the
+    name always holds the complete old results or the complete new ones; where the kernel lacks
+    it, two renames, and the next run restores the old folder if a kill fell between them.
+    Leftovers of killed runs (hidden .NAME.*.tmp, .NAME.old-*) are cleaned up under the lock.
+    On any error the temporary folder (and parent folders made for it) goes and `destination`
+    is untouched.
+    """
+    destination = replaceable(destination, marker, tool)
+    made = [p for p in (destination.parent, *destination.parent.parents) if not p.exists()]
+    with locked(destination) if lock else nullcontext():
+        _recover(destination)
+        try:
+            temp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.{os.getpid()}.", suffix=".tmp",
+                                         dir=destination.parent))
+        except OSError as exc:
+            raise InputError(destination, f"cannot create the output folder ({exc.strerror})") from None
+        try:
+            _usual_mode(temp, 0o777)  # mkdtemp makes 0700
+            yield temp
+            if destination.exists():
+                _carry_user_files(destination, temp, marker)
+                _swap(temp, destination)
+            else:
+                os.rename(temp, destination)
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            for folder in made:  # innermost first
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            raise
+        shutil.rmtree(temp, ignore_errors=True)  # now the old results
+
+
+def _carry_user_files(destination: Path, temp: Path, marker: str) -> None:
+    """Link the user's files (those the old manifest does not list) into the new folder."""
+    written = _written(destination / marker)
+    ours = written[1] | {marker} if written else {marker}
+    theirs = [p for p in destination.iterdir() if p.name not in ours]
+    clash = [p.name for p in theirs if (temp / p.name).exists() or (temp / p.name).is_symlink()]
+    if clash:
+        raise InputError(destination, f"holds {', '.join(sorted(clash))}, which simulate did not write and now "
+                         "would; move or rename them")
+    for path in theirs:
+        if path.is_dir() and not path.is_symlink():
+            shutil.copytree(path, temp / path.name, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(path, temp / path.name)
+
+
+def _link_or_copy(source, target) -> None:
+    if os.path.islink(source):
+        os.symlink(os.readlink(source), target)
+        return
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def _swap(temp: Path, destination: Path) -> None:
+    """Exchange the two folders atomically (renameat2 RENAME_EXCHANGE); temp then holds the old."""
+    try:
+        _exchange(temp, destination)
+        return
     except OSError as exc:
-        raise InputError(destination, f"cannot create the output folder ({exc.strerror})") from None
+        if exc.errno not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise InputError(destination, f"cannot replace the folder ({exc.strerror}); if it is a mount point or "
+                             "read-only, choose a folder inside it") from None
     old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
     try:
-        _usual_mode(temp, 0o777)  # mkdtemp makes 0700
-        yield temp
-        if destination.exists():
-            os.replace(destination, old)
-        try:
-            os.replace(temp, destination)
-        except BaseException:
-            if old.exists():
-                os.replace(old, destination)
-            raise
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        for folder in made:  # innermost first
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        os.rename(destination, old)
+        os.rename(temp, destination)
+    except OSError as exc:
+        if old.exists() and not destination.exists():
+            os.rename(old, destination)
+        raise InputError(destination, f"cannot replace the folder ({exc.strerror})") from None
+    os.rename(old, temp)
+
+
+def _exchange(a: Path, b: Path) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        raise OSError(errno.ENOSYS, "renameat2 is not available")
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def _recover(destination: Path) -> None:
+    """Under the folder's lock: put back an old folder a kill left between two renames, and
+    remove the temporary folders of killed runs."""
+    parent, name = destination.parent, destination.name
+    for path in sorted(parent.glob(f".{glob.escape(name)}.old-*")):
+        if not destination.exists():
+            os.rename(path, destination)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+    for path in parent.glob(f".{glob.escape(name)}.*.tmp"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

@@ -59,7 +59,7 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
     now_year = min(inputs.last_observed, int(results.years[-1]))
     headline = {"now_year": now_year}
     out = Path(out) if out is not None else Path("outputs") / scenario.name
-    with export.staged(out, marker="manifest.json") as folder:
+    with export.staged(out, marker="manifest.json", tool="simulate run") as folder:
         files = {"yearly.csv": export.yearly_csv(results), "occupations.csv": export.occupations_csv(results),
                  "ledger.csv": export.ledger_csv(results), "kpis.csv": export.kpis_csv(rows)}
         if spread is not None:
@@ -71,7 +71,7 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
                           report.markdown(scenario.name, scenario.description, results, rows, headline, drawn))
         names = sorted([*files, *drawn, "report.md", "manifest.json"])
         manifest = {
-            "scenario": scenario.name, "version": __version__,
+            "tool": "simulate run", "scenario": scenario.name, "version": __version__,
             "seed": seed, "draws": draws,
             "resolved_scenario": resolved(scenario),
             "inputs": {_shown(p): file_hash(p) for p in (*loaded.files, *inputs.files)},
@@ -181,7 +181,7 @@ def compare(scenarios: list[Loaded], base: Loaded, out: Path | None = None, draw
     costs = comparison.cost_effectiveness(result, year)
     name = "compare_" + "_".join([base.scenario.name, "vs", *(m.name for m in result.others)])
     out = Path(out) if out is not None else Path("outputs") / name[:80]
-    with export.staged(out, marker="manifest.json") as folder:
+    with export.staged(out, marker="manifest.json", tool="simulate compare") as folder:
         files = {"compare.csv": export.compare_csv(rows), "attribution.csv": export.attribution_csv(shares),
                  "cost_effectiveness.csv": export.cost_effectiveness_csv(costs)}
         if draws > 0:
@@ -192,7 +192,8 @@ def compare(scenarios: list[Loaded], base: Loaded, out: Path | None = None, draw
         export.write_text(folder, "report.md", report.compare_markdown(result, year, spread, costs, drawn))
         names = sorted([*files, *drawn, "report.md", "manifest.json"])
         manifest = {
-            "comparison": name, "base": base.scenario.name, "scenarios": [m.name for m in result.members],
+            "tool": "simulate compare", "comparison": name, "base": base.scenario.name,
+            "scenarios": [m.name for m in result.members],
             "version": __version__, "seed": result.seed, "draws": draws, "year": year,
             "resolved_scenarios": {m.name: resolved(m.loaded.scenario) for m in result.members},
             "inputs": {_shown(p): file_hash(p) for p in dict.fromkeys(

@@ -344,38 +344,39 @@ def write(spec, out: str | Path, *, samples: int | None = None, workers: int = 1
     units = sweep.units()
     out = export.replaceable(Path(out), "manifest.json", TOOL)
     partial = out.with_name(out.name + ".partial")
-    if resume and not partial.exists() and (out / "manifest.json").is_file():
-        done = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-        if done.get("digest") != digest:
-            raise InputError(sweep.path, f"{out} holds a sweep of a different sweep file or inputs; run without "
-                             "--resume to replace it")
-        return out  # already complete
-    plan = _start(sweep, digest, partial, resume, size)
-    size = plan["shard_runs"]
-    bounds = [(k, a, min(a + size, sweep.runs)) for k, a in enumerate(range(0, sweep.runs, size))]
-    missing = [b for b in bounds if plan["done"].get(_shard_name(b[0])) is None
-               or plan["done"][_shard_name(b[0])] != _sha256(partial / _shard_name(b[0]))]
-    finished = sweep.runs - sum(b - a for _, a, b in missing)
-    if progress:
-        progress(finished, sweep.runs)
-    for k, columns in _execute(work, missing, workers, scheduler, dask):
-        plan["done"][_shard_name(k)] = _write_shard(partial, k, columns, units)
-        _write_json(partial / PLAN, plan)
-        finished += columns["run"].size
+    with export.locked(out):
+        if resume and not partial.exists() and (out / "manifest.json").is_file():
+            done = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+            if done.get("digest") != digest:
+                raise InputError(sweep.path, f"{out} holds a sweep of a different sweep file or inputs; run without "
+                                 "--resume to replace it")
+            return out  # already complete
+        plan = _start(sweep, digest, partial, resume, size)
+        size = plan["shard_runs"]
+        bounds = [(k, a, min(a + size, sweep.runs)) for k, a in enumerate(range(0, sweep.runs, size))]
+        missing = [b for b in bounds if plan["done"].get(_shard_name(b[0])) is None
+                   or plan["done"][_shard_name(b[0])] != _sha256(partial / _shard_name(b[0]))]
+        finished = sweep.runs - sum(b - a for _, a, b in missing)
         if progress:
             progress(finished, sweep.runs)
-    write_csv = csv if csv is not None else (sweep.sweep.format == "csv"
-                                             or (sweep.sweep.format == "auto" and sweep.runs <= CSV_RUNS))
-    with export.staged(out, marker="manifest.json") as folder:
-        _merge(partial, plan, folder, units)
-        files = ["results.parquet", *sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(folder / "results.parquet"),
-                                                         folder, charts=charts)]
-        if write_csv:
-            export.write_text(folder, "results.csv", sweepanalysis.results_csv(_read(folder)))
-            files.append("results.csv")
-        export.write_text(folder, "manifest.json", export.manifest_json(manifest(sweep, digest, files, units)))
-    shutil.rmtree(partial, ignore_errors=True)
-    return out
+        for k, columns in _execute(work, missing, workers, scheduler, dask):
+            plan["done"][_shard_name(k)] = _write_shard(partial, k, columns, units)
+            _write_json(partial / PLAN, plan)
+            finished += columns["run"].size
+            if progress:
+                progress(finished, sweep.runs)
+        write_csv = csv if csv is not None else (sweep.sweep.format == "csv"
+                                                 or (sweep.sweep.format == "auto" and sweep.runs <= CSV_RUNS))
+        with export.staged(out, marker="manifest.json", tool=TOOL, lock=False) as folder:
+            _merge(partial, plan, folder, units)
+            files = ["results.parquet", *sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(folder / "results.parquet"),
+                                                             folder, charts=charts)]
+            if write_csv:
+                export.write_text(folder, "results.csv", sweepanalysis.results_csv(_read(folder)))
+                files.append("results.csv")
+            export.write_text(folder, "manifest.json", export.manifest_json(manifest(sweep, digest, files, units)))
+        shutil.rmtree(partial, ignore_errors=True)
+        return out
 
 
 def _loaded(spec, samples: int | None) -> LoadedSweep:

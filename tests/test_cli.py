@@ -267,13 +267,17 @@ def test_default_output_folder(tmp_path, monkeypatch):
 
 
 def test_rerun_replaces_folder(tmp_path):
-    """A second run into the same --out replaces the folder: stale files go, nothing is left beside it."""
+    """A second run into the same --out replaces what simulate wrote (the charts it no longer draws
+    go) and keeps the user's own files and folders; nothing is left beside it."""
     out = tmp_path / "out"
     assert invoke("run", BASELINE, "--out", out).exit_code == 0
-    (out / "stale.txt").write_text("old")
+    (out / "notes.txt").write_text("mine")
+    (out / "mine").mkdir()
+    (out / "mine" / "chart.png").write_bytes(b"png")
     result = invoke("run", BASELINE, "--out", out, "--no-charts")
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == NO_CHART_FILES
+    assert {p.name for p in out.iterdir()} == NO_CHART_FILES | {"notes.txt", "mine"}
+    assert (out / "notes.txt").read_text() == "mine" and (out / "mine" / "chart.png").read_bytes() == b"png"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
@@ -285,7 +289,8 @@ def test_foreign_folder_is_never_replaced(tmp_path):
     before = snapshot(tmp_path)
     result = invoke("run", BASELINE, "--out", out, "--no-charts")
     assert result.exit_code == 2
-    assert "folder exists and was not written by simulate (no manifest.json)" in result.stderr
+    assert "folder exists and was not written by simulate (no manifest.json of simulate's; it holds precious.txt)" \
+        in result.stderr
     assert snapshot(tmp_path) == before
 
 

@@ -120,3 +120,128 @@ def test_ctrl_c_exits_130_with_one_line_and_keeps_the_previous_results(tmp_path,
         "error: interrupted; nothing was replaced (earlier results are as they were)"]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+# --- the output folder: user files are sacred, the swap is atomic, leftovers go ----------------
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def without_times(files: dict[str, bytes]) -> dict[str, bytes]:
+    """A run's files with the manifest's start time and duration blanked (the rest is deterministic)."""
+    import json
+
+    out = dict(files)
+    if "manifest.json" in out:
+        data = json.loads(out["manifest.json"])
+        data.pop("started", None), data.pop("duration_seconds", None)
+        out["manifest.json"] = json.dumps(data).encode()
+    return out
+
+
+def test_a_folder_with_someone_elses_manifest_is_refused_untouched(tmp_path, scenario):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "manifest.json").write_text('{"name": "my web app", "start_url": "index.html"}')
+    (app / "index.html").write_text("<html></html>")
+    line = one_error_line(cli("run", str(scenario), "--out", str(app), "--no-charts"))
+    assert "not written by simulate" in line and "index.html" in line
+    assert sorted(p.name for p in app.iterdir()) == ["index.html", "manifest.json"]
+
+
+def test_a_users_file_that_simulate_would_now_write_is_refused(tmp_path, scenario):
+    out = tmp_path / "out"
+    assert cli("run", str(scenario), "--out", str(out), "--no-charts").returncode == 0
+    (out / "labour_force.png").write_text("my own chart")  # charts are not in the no-charts manifest
+    line = one_error_line(cli("run", str(scenario), "--out", str(out)))
+    assert "labour_force.png" in line and "did not write" in line
+    assert (out / "labour_force.png").read_text() == "my own chart"
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path, scenario):
+    from sim import export
+
+    out = tmp_path / "out"
+    with export.locked(out.resolve()):
+        line = one_error_line(cli("run", str(scenario), "--out", str(out), "--no-charts"))
+    assert "another simulate is writing" in line
+    assert cli("run", str(scenario), "--out", str(out), "--no-charts").returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.yaml", "out"]
+
+
+def test_a_folder_that_cannot_be_swapped_is_a_located_error(tmp_path, scenario, monkeypatch):
+    """A mount point or an immutable folder cannot be renamed: one clear error, nothing lost."""
+    import errno
+
+    from click.testing import CliRunner
+
+    import cli as command
+    from sim import export
+
+    out = tmp_path / "out"
+    assert cli("run", str(scenario), "--out", str(out), "--no-charts").returncode == 0
+    before = snapshot(out)
+
+    def busy(a, b):
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    monkeypatch.setattr(export, "_exchange", busy)
+    result = CliRunner().invoke(command.main, ["run", str(scenario), "--out", str(out), "--no-charts"])
+    assert result.exit_code == 2 and "mount point" in result.output
+    assert snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["base.yaml", "out"]
+
+
+KILLER = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+import shutil, tempfile
+from sim import export
+target, nth = {target!r}, {nth}
+calls = [0]
+def wrap(module, name):
+    original = getattr(module, name)
+    def killing(*args, **kwargs):
+        if name == target:
+            calls[0] += 1
+            if calls[0] == nth:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return original(*args, **kwargs)
+    setattr(module, name, killing)
+for module, name in ((os, "rename"), (os, "link"), (shutil, "rmtree"), (tempfile, "mkdtemp"), (os, "unlink")):
+    wrap(module, name)
+if {no_exchange}:
+    def nosys(a, b):
+        raise OSError(38, "renameat2 is not available")
+    export._exchange = nosys
+else:
+    wrap(export, "_exchange")
+import cli
+cli.main({args!r})
+"""
+
+
+@pytest.mark.parametrize("no_exchange", [False, True], ids=["renameat2", "two-renames"])
+def test_a_kill_at_any_step_of_the_swap_leaves_old_or_new_and_no_leftovers(tmp_path, scenario, no_exchange):
+    out = tmp_path / "out"
+    args = ["run", str(scenario), "--out", str(out), "--no-charts"]
+    assert cli(*args).returncode == 0
+    (out / "notes.txt").write_text("mine")
+    old = without_times(snapshot(out))
+    reference = tmp_path / "reference"
+    assert cli("run", str(scenario), "--out", str(reference), "--no-charts").returncode == 0
+    new = without_times({**snapshot(reference), "notes.txt": b"mine"})
+    for target in ("mkdtemp", "link", "_exchange", "rename", "rmtree", "unlink"):
+        for nth in (1, 2):
+            script = KILLER.format(root=str(ROOT), target=target, nth=nth, args=args, no_exchange=no_exchange)
+            subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, timeout=120)
+            if no_exchange and not out.exists():  # killed between the two renames: the old folder is whole,
+                [hidden] = tmp_path.glob(".out.old-*")  # and the next run puts it back first
+                assert without_times(snapshot(hidden)) == old, (target, nth)
+            else:
+                now = without_times(snapshot(out))
+                assert now in (old, new), (target, nth, sorted(set(now) ^ set(old)))
+                assert (out / "notes.txt").read_text() == "mine"
+            assert cli(*args).returncode == 0  # the next run cleans up whatever the kill left
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["base.yaml", "out", "reference"], (target, nth)
+            old = without_times(snapshot(out))

@@ -347,11 +347,11 @@ def test_report_keeps_the_users_files_and_works_from_any_folder(tmp_path):
 def test_sweep_refuses_a_run_folder_and_unusable_outs(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "manifest.json").write_text('{"scenario": "baseline"}')
+    (run / "manifest.json").write_text('{"scenario": "baseline", "version": "0.1.0", "files": ["manifest.json"]}')
     (run / "mynotes.txt").write_text("note")
     path = write(tmp_path, SMALL)
     result = cli("sweep", str(path), "--out", str(run))
-    assert result.returncode == 2 and "another simulate command" in result.stderr
+    assert result.returncode == 2 and "holds results of simulate run, not simulate sweep" in result.stderr
     assert (run / "mynotes.txt").read_text() == "note"
     (tmp_path / "afile.txt").write_text("x")
     result = cli("sweep", str(path), "--out", str(tmp_path / "afile.txt" / "sub"))
