@@ -21,10 +21,17 @@ class InputError(Exception):
         self.message = message
         super().__init__(str(self))
 
+    def __reduce__(self):  # picklable, so a worker process's error reaches the parent whole
+        return _rebuild, (self.file, self.message, self.line, self.key)
+
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         text = f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
         return _one_line(text)
+
+
+def _rebuild(file: str, message: str, line: int | None, key: str) -> InputError:
+    return InputError(file, message, line=line, key=key)
 
 
 def _one_line(text: str) -> str:

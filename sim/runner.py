@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim import __version__, export, kpi, report, uncertainty
+from sim import __version__, export, guard, kpi, report, uncertainty
 from sim.engine import simulate
 from sim.errors import InputError
 from sim.inputs import Inputs, file_hash
@@ -47,13 +47,17 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     inputs = prepare(loaded)
+    if draws > 0:
+        fits(uncertainty.bytes_needed(scenario, draws), loaded.path, f"{draws:,} draws to {scenario.years.end}")
     central = build(scenario, inputs)
     results = simulate(central, inputs)
+    what = f"scenario {scenario.name}"
+    guard.check(results, inputs.demand_base_year, loaded.path, what, lambda r: "the central run")
     rows = kpi.evaluate(scenario.targets, results)
     spread = None
     if draws > 0:
-
-        spread, share = uncertainty.run(scenario, inputs, draws, seed)
+        spread, share = uncertainty.run(scenario, inputs, draws, seed, check=lambda drawn: guard.check(
+            drawn, inputs.demand_base_year, loaded.path, what, lambda r: f"draw {r} of seed {seed}"))
         rows = [{**r, "probability": share[(r["kpi"], r["year"])][0], "uncertain": share[(r["kpi"], r["year"])][1]}
                 for r in rows]
     now_year = min(inputs.last_observed, int(results.years[-1]))
@@ -88,6 +92,35 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
                    shortage_2028=results.value("shortage", 2028) if 2028 in at else None,
                    shortage_end=float(results.metrics["shortage"][0, -1]),
                    files=tuple(names))
+
+
+def available_bytes() -> int | None:
+    """Memory this process may still use (bytes): the lower of the address-space limit (ulimit
+    -v) less what it uses, and the system's MemAvailable; None where neither is known."""
+    import resource
+
+    limits = []
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    try:
+        status = Path("/proc/self/status").read_text()
+        used = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmSize:"))) * 1024
+        if soft != resource.RLIM_INFINITY:
+            limits.append(soft - used)
+        meminfo = Path("/proc/meminfo").read_text()
+        limits.append(int(next(line.split()[1] for line in meminfo.splitlines()
+                               if line.startswith("MemAvailable:"))) * 1024)
+    except (OSError, StopIteration, ValueError):
+        pass
+    return min(limits) if limits else None
+
+
+def fits(needed: int, where: Path, what: str) -> None:
+    """InputError, before any work, if `needed` bytes will not fit in the memory available."""
+    free = available_bytes()
+    if free is not None and needed > free:
+        raise InputError(where, f"{what} need about {needed / 2**30:.1f} GiB of memory and about "
+                         f"{max(free, 0) / 2**30:.1f} GiB is available; use fewer draws or an earlier years.end "
+                         "(or a sweep, which streams its runs to disk)")
 
 
 def _shown(path: Path) -> str:
@@ -162,7 +195,13 @@ def compare(scenarios: list[Loaded], base: Loaded, out: Path | None = None, draw
     if all(loaded.path.resolve() == base.path.resolve() and loaded.scenario == base.scenario for loaded in scenarios):
         raise InputError(base.path, "no scenario to compare: name at least one scenario besides the base, e.g. "
                          "simulate compare scenarios/baseline.yaml scenarios/combined.yaml")
+    if draws > 0:
+        fits((len(scenarios) + 1) * uncertainty.bytes_needed(base.scenario, draws), base.path,
+             f"{draws:,} paired draws of {len(scenarios) + 1} scenarios")
     result = comparison.compare(scenarios, base, inputs, draws, seed)
+    for member in result.members:
+        guard.check(member.results, inputs.demand_base_year, member.loaded.path, f"scenario {member.name}",
+                    lambda r: "the central run")
     at = {int(y): i for i, y in enumerate(result.years)}
     rows = []
     for member in result.members:

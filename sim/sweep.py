@@ -65,7 +65,7 @@ def job(sweep: LoadedSweep, inputs: Inputs) -> Job:
 
 def evaluate(job: Job, start: int, stop: int) -> dict[str, np.ndarray]:
     """Columns of runs start..stop-1: run, the varied inputs, the outcomes, met.<target>."""
-    from sim import design, uncertainty
+    from sim import design, guard, uncertainty
     from sim.engine import simulate
     from sim.params import build
 
@@ -78,6 +78,8 @@ def evaluate(job: Job, start: int, stop: int) -> dict[str, np.ndarray]:
         values = {k: v for k, v in uncertainty.design(scenario, inputs, start, n, sweep.seed).items()
                   if k.split("[")[0] not in paths}
     results = simulate(build(scenario, inputs, runs=n, values=values | varied), inputs, keep=job.keep)
+    guard.check(results, inputs.demand_base_year, sweep.path, f"sweep {sweep.sweep.name}",
+                lambda r: f"run {start + r} (" + ", ".join(f"{k} = {v[r]:.6g}" for k, v in varied.items()) + ")")
     columns = {"run": np.arange(start, stop, dtype=np.int64), **varied}
     years = results.years
     for o in sweep.outcomes:

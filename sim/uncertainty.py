@@ -107,24 +107,42 @@ def sample(scenario: Scenario, inputs: Inputs, n: int, seed: int, start: int = 0
     return build(scenario, inputs, n, values=design(scenario, inputs, start, n, seed))
 
 
+def kept(scenario: Scenario) -> tuple[str, ...]:
+    """What draws record (the engine's lean path): the band series, the targets' metrics and the
+    shortage by group; nothing else (no ledger)."""
+    return tuple(sorted({*BAND_METRICS, "fdh", *(t.metric for t in scenario.targets.values()), "group:shortage"}))
+
+
+BYTES_A_VALUE = 8 * 3
+"""Bytes a kept value costs at the peak of a draws run: the chunks' series, their concatenation,
+and the percentiles' sorted copies (float64 each)."""
+
+
+def bytes_needed(scenario: Scenario, n: int) -> int:
+    """Estimated peak memory (bytes) of n draws of `scenario`: every kept series (R, Y), with
+    the groups' (R, Y, G), three times over (see BYTES_A_VALUE), plus a chunk's engine state."""
+    years = scenario.years.end - scenario.years.start + 1
+    series = len(kept(scenario)) - 1 + len(OCCUPATIONS)
+    return n * years * series * BYTES_A_VALUE + min(n, CHUNK) * 40_000
+
+
 def simulate_draws(scenario: Scenario, inputs: Inputs, n: int, seed: int) -> Results:
-    """The summary series of n draws, simulated in chunks of CHUNK runs (no ledger kept)."""
-    pieces = [_summary(simulate(sample(scenario, inputs, min(CHUNK, n - start), seed, start), inputs))
+    """The kept series (see kept) of n draws, simulated in chunks of CHUNK runs."""
+    keep = kept(scenario)
+    pieces = [simulate(sample(scenario, inputs, min(CHUNK, n - start), seed, start), inputs, keep=keep)
               for start in range(0, n, CHUNK)]
     return Results(years=pieces[0].years,
                    metrics={k: np.concatenate([p.metrics[k] for p in pieces]) for k in pieces[0].metrics},
                    groups={k: np.concatenate([p.groups[k] for p in pieces]) for k in pieces[0].groups})
 
 
-def run(scenario: Scenario, inputs: Inputs, n: int, seed: int) -> tuple[list[list], dict]:
-    """Simulate n draws; returns (bands rows, KPI probabilities)."""
+def run(scenario: Scenario, inputs: Inputs, n: int, seed: int, check=None) -> tuple[list[list], dict]:
+    """Simulate n draws; returns (bands rows, KPI probabilities). check(results), if given, sees
+    the draws first (and raises on what must not be summarised)."""
     joined = simulate_draws(scenario, inputs, n, seed)
+    if check is not None:
+        check(joined)
     return bands(joined.years, band_series(joined)), kpi.probabilities(scenario.targets, joined)
-
-
-def _summary(results: Results) -> Results:
-    """Only the series bands and KPIs need (drops the ledger of a chunk)."""
-    return Results(years=results.years, metrics=results.metrics, groups={"shortage": results.groups["shortage"]})
 
 
 def band_series(results: Results) -> dict[str, np.ndarray]:

@@ -245,3 +245,58 @@ def test_a_kill_at_any_step_of_the_swap_leaves_old_or_new_and_no_leftovers(tmp_p
             assert cli(*args).returncode == 0  # the next run cleans up whatever the kill left
             assert sorted(p.name for p in tmp_path.iterdir()) == ["base.yaml", "out", "reference"], (target, nth)
             old = without_times(snapshot(out))
+
+
+# --- numbers: nothing non-finite or impossible is written; memory is checked up front ----------
+
+def test_guard_names_the_run_the_year_and_the_value():
+    import numpy as np
+
+    from sim import guard
+    from sim.results import Results
+
+    years = np.arange(2020, 2025)
+    results = Results.empty(years, 3)
+    for name in results.metrics:
+        results.metrics[name][:] = 1.0
+    results.metrics["population"][2, 3] = -5.0
+    with pytest.raises(InputError, match="draw 2 gives population = -5 in 2023, which is negative"):
+        guard.check(results, 2020, "s.yaml", "scenario s", lambda r: f"draw {r}")
+    results.metrics["population"][2, 3] = 1.0
+    results.metrics["births"][0, 0] = np.nan  # a flow of the start year: expected
+    results.metrics["labour_force"][1, 4] = np.inf
+    with pytest.raises(InputError, match="run 1 gives labour_force = inf in 2024, which is not a finite number"):
+        guard.check(results, 2020, "s.yaml", "scenario s")
+
+
+def test_a_run_that_computes_nan_writes_nothing(tmp_path, scenario, monkeypatch):
+    import numpy as np
+    from click.testing import CliRunner
+
+    import cli as command
+    from sim import flows
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(flows, "births", lambda women, fertility, tfr: tfr * np.nan)
+
+    result = CliRunner().invoke(command.main, ["run", str(scenario), "--out", str(out), "--no-charts"])
+    assert result.exit_code == 2 and "is not a finite number" in result.output and "the central run" in result.output
+    assert not out.exists()
+
+
+def test_draws_that_cannot_fit_in_memory_are_refused_up_front(tmp_path, scenario, monkeypatch):
+    from click.testing import CliRunner
+
+    import cli as command
+    from sim import runner
+
+    monkeypatch.setattr(runner, "available_bytes", lambda: 100 * 2**20)
+    result = CliRunner().invoke(command.main, ["run", str(scenario), "--out", str(tmp_path / "o"), "--draws", "20000"])
+    assert result.exit_code == 2 and "GiB of memory" in result.output and "fewer draws" in result.output
+
+
+def test_input_errors_cross_process_boundaries_whole():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(InputError("f.yaml", "bad", line=3, key="a.b")))
+    assert (err.file, err.message, err.line, err.key) == ("f.yaml", "bad", 3, "a.b")
