@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         by_kind[kind][verdict.status] += 1
         counts[verdict.status] += 1
         if o is not None:
+            by_kind[kind]["seconds"] += o.seconds
             slowest.append((o.seconds, case.shell()[:160]))
             slowest.sort(reverse=True)
             del slowest[5:]
@@ -95,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  exit 2, one clean error line:        {counts['exit2']}")
     print(f"  failures:                            {counts['fail']}")
     for kind, c in by_kind.items():
-        print(f"    {kind:12s} {sum(c.values()):6d} tried: {c['exit0']} exit 0, {c['exit2']} exit 2, {c['fail']} failures")
+        n = c["exit0"] + c["exit2"] + c["fail"]
+        print(f"    {kind:12s} {n:6d} tried: {c['exit0']} exit 0, {c['exit2']} exit 2, {c['fail']} failures "
+              f"({c['seconds'] / max(n, 1):.3f} s an input in the command)")
     if cause_count:
         print("failures by cause (reproducers: the first few of each):")
         for cause, n in cause_count.most_common():
