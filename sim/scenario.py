@@ -39,7 +39,19 @@ class LocatedValueError(ValueError):
         self.subpath = tuple(p for p in subpath if p is not None)
 
 
-def _schedule_checker(lo: float, hi: float | None, what: str, dated: bool = True):
+POINTS_FLOOR = 0.1
+"""Smallest non-zero shift accepted for a lever in percentage points: below it, a share (0.02
+for 2%) was almost surely meant, and would silently do nothing."""
+
+
+def _schedule_checker(lo: float, hi: float | None, what: str, dated: bool = True, points: bool = False):
+    def number(item: Any, year: int | None) -> float:
+        x = _number(item, lo, hi, what, year)
+        if points and 0 < abs(x) < POINTS_FLOOR:
+            raise LocatedValueError(f"{x:g} percentage points is almost no shift; this lever is in points (1 = one "
+                                    f"point), so 2% is written 2; use 0, or at least {POINTS_FLOOR:g}", year)
+        return x
+
     def check(value: Any) -> float | dict[int, float]:
         if isinstance(value, Mapping) and not dated:
             raise LocatedValueError(f"takes a single value for every projection year, not {{year: value}}; expected {what}")
@@ -50,9 +62,9 @@ def _schedule_checker(lo: float, hi: float | None, what: str, dated: bool = True
             for year, item in value.items():
                 if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
                     raise LocatedValueError(f"{quote(year)} is not a year; expected {{year: value}} with years like 2025", year)
-                out[year] = _number(item, lo, hi, what, year)
+                out[year] = number(item, year)
             return dict(sorted(out.items()))
-        return _number(value, lo, hi, what, None)
+        return number(value, None)
 
     return check
 
@@ -78,7 +90,8 @@ def _schedule(path: str) -> Any:
     table says the path is dated, in the table's bounds."""
     v = variables.get(path)
     what = v.what + (", or {year: value}" if v.dated else "")
-    return Annotated[Any, BeforeValidator(_schedule_checker(v.lo, v.hi, what, dated=v.dated))]
+    return Annotated[Any, BeforeValidator(_schedule_checker(v.lo, v.hi, what, dated=v.dated,
+                                                            points=v.unit == "percentage points"))]
 
 
 def _whole(path: str) -> Any:
@@ -665,7 +678,11 @@ def _model_of(annotation: Any) -> Any:
 
 def _check_schedules(scenario: Scenario, origins: dict, path: Path, first: int, last: int) -> None:
     """Every dated lever or uncertainty starts at the first projection year `first` and dates no
-    observed year (history is data: it comes from the calibration, up to `last`)."""
+    observed year (history is data: it comes from the calibration, up to `last`); and none is
+    after the run's last year where it is given by --set or by the file that sets that year:
+    the value would never apply. (A run shortened elsewhere, by --set years.end or a variant, keeps the later
+    dates of the file it shortens.)"""
+    end_file = _origin(("years", "end"), origins, path)[0]
 
     def check(value: Any, loc: tuple) -> None:
         if not isinstance(value, dict) or not all(isinstance(k, int) for k in value) or first_year(value) is None:
@@ -676,6 +693,12 @@ def _check_schedules(scenario: Scenario, origins: dict, path: Path, first: int, 
             raise InputError(file, f"{early[0]} is an observed year: the calibration's history runs to {last} and "
                              f"comes from its data; levers and uncertainties apply from {first}", line=line,
                              key=keypath.format(loc + (early[0],)))
+        late = [y for y in value if y > scenario.years.end]
+        if late and _origin(loc + (late[0],), origins, path)[0] in (end_file, "--set"):
+            file, line = _origin(loc + (late[0],), origins, path)
+            raise InputError(file, f"{late[0]} is after the last year {scenario.years.end} of the run, so this value "
+                             "would never apply; remove it or extend years.end", line=line,
+                             key=keypath.format(loc + (late[0],)))
         if first_year(value) > first:
             file, line = _origin(loc, origins, path)
             raise InputError(file, f"first dated value is for {first_year(value)}, after the first projection year "

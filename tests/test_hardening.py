@@ -300,3 +300,20 @@ def test_input_errors_cross_process_boundaries_whole():
 
     err = pickle.loads(pickle.dumps(InputError("f.yaml", "bad", line=3, key="a.b")))
     assert (err.file, err.message, err.line, err.key) == ("f.yaml", "bad", 3, "a.b")
+
+
+# --- values that would silently do nothing or the wrong thing -------------------------------------
+
+def test_a_dated_value_after_the_horizon_is_an_error_where_it_is_given(scenario):
+    line = one_error_line(cli("validate", str(scenario), "--set", "levers.talent.arrivals={2025: 70000, 2050: 90000}"))
+    assert "2050 is after the last year 2046" in line
+    scenario.write_text(scenario.read_text().replace("arrivals: 71000", "arrivals: {2025: 71000, 2050: 90000}"))
+    assert "levers.talent.arrivals[2050]" in one_error_line(cli("validate", str(scenario)))
+    # a run shortened from outside keeps the file's later dates: they are the file's plan, not this run's
+    assert cli("validate", str(BASELINE), "--set", "years.end=2030").returncode == 0
+
+
+@pytest.mark.parametrize("value", ["0.02", "-0.05"])
+def test_a_share_given_for_a_percentage_point_lever_is_refused(value):
+    line = one_error_line(cli("validate", str(BASELINE), "--set", f"levers.participation.female_shift={value}"))
+    assert "2% is written 2" in line

@@ -16,7 +16,7 @@ from sim import keypath, runner, uncertainty, variables
 from sim.engine import simulate
 from sim.errors import InputError
 from sim.params import Params, build, stack
-from sim.scenario import load
+from sim.scenario import POINTS_FLOOR, load
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
 PROJECTION = list(range(2025, 2047))
@@ -43,6 +43,8 @@ def setting(draw):
         value = float(draw(st.integers(int(row.lo), int(row.hi))))
     else:
         value = draw(st.floats(row.lo, row.hi, allow_nan=False, allow_infinity=False))
+        if row.unit == "percentage points" and 0 < abs(value) < POINTS_FLOOR:
+            value = 0.0  # refused as a likely share (sim.scenario.POINTS_FLOOR)
     year = draw(st.none() | st.sampled_from(PROJECTION)) if row.dated else None
     return row, value, year
 
