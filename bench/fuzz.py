@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 import test_fuzz as fuzz  # noqa: E402
 
-WEIGHTS = {"scenario": 0.32, "set": 0.25, "document": 0.13, "calibration": 0.26, "sweep": 0.04}
+WEIGHTS = {"scenario": 0.30, "set": 0.23, "document": 0.13, "calibration": 0.25, "sweep": 0.03, "out": 0.03,
+           "paths": 0.03}
 KEEP_PER_CAUSE = 5
 
 

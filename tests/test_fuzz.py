@@ -124,6 +124,11 @@ class Case:
     argv: list[str]
     names: tuple[str, ...]
     note: str = ""
+    links: dict[str, str] = field(default_factory=dict)     # symlink path -> its target
+    fifos: tuple[str, ...] = ()                              # named pipes to create
+    before: list[list[str]] = field(default_factory=list)    # commands run first (e.g. an earlier run)
+    keep: dict[str, bytes] = field(default_factory=dict)     # the user's files, written after `before`:
+    #                                                          each must be there, unchanged, afterwards
 
     def command(self, root: Path, out: Path) -> list[str]:
         return [a.replace("{root}", str(root)).replace("{out}", str(out)) for a in self.argv]
@@ -136,9 +141,13 @@ class Case:
 
     def describe(self) -> str:
         shown = {}
-        for name, data in self.files.items():
+        for name, data in {**self.files, **self.keep}.items():
             shown[name] = data[:600].decode("utf-8", "backslashreplace") + (f"... ({len(data)} bytes)" if len(data) > 600 else "")
         text = f"[{self.kind}] {self.shell()}"
+        for argv in self.before:
+            text += f"\n  after: simulate {' '.join(a.replace('{root}/', '').replace('{out}', 'out') for a in argv)}"
+        if self.links or self.fifos or self.keep:
+            text += f"\n  symlinks: {self.links}; fifos: {list(self.fifos)}; user files: {sorted(self.keep)}"
         if self.note:
             text += f"\n  mutation: {self.note[:400]}"
         for name, body in shown.items():
@@ -214,10 +223,26 @@ def run_case(case: Case, ws: Workspace | None = None, keep: bool = False) -> tup
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+    for name, to in case.links.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(to.replace("{root}", str(root)), root / name)
+    for name in case.fifos:
+        os.mkfifo(root / name)
     out = root / "out"
+    for argv in case.before:
+        invoke(case.command(root, out) if argv is None else Case("", {}, argv, ()).command(root, out))
+    for name, data in case.keep.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
     outcome = invoke(case.command(root, out))
     try:
         verdict = judge(case, outcome, root, out)
+        lost = [name for name, data in case.keep.items()
+                if not (root / name).is_file() or (root / name).read_bytes() != data]
+        if lost and verdict.status != "fail":
+            verdict = Verdict("fail", f"exit {outcome.code} and the user's files {lost} are gone or changed "
+                              f"(stderr: {outcome.stderr.strip()[:300]})", cause="user file lost")
     except Exception:  # a checker bug must not look like a pass
         verdict = Verdict("fail", "checker crashed:\n" + traceback.format_exc(), outcome, "checker")
     verdict.outcome = outcome
@@ -256,7 +281,7 @@ def judge(case: Case, o: Outcome, root: Path, out: Path) -> Verdict:
             return Verdict("fail", f"error line names none of {case.names}: {line[:400]}", cause="exit 2: names no file")
         if len(line) > 1500:
             return Verdict("fail", f"error line of {len(line)} characters: {line[:300]}...", cause="exit 2: line too long")
-        if out.exists() and any(out.iterdir()):
+        if not case.before and not case.keep and out.is_dir() and not out.is_symlink() and any(out.iterdir()):
             return Verdict("fail", f"exit 2 but wrote {sorted(p.name for p in out.iterdir())}", cause="exit 2: wrote output")
         if o.warnings:
             return Verdict("fail", f"exit 2 with warnings (more stderr lines in a shell): {o.warnings[:3]}",
@@ -267,7 +292,7 @@ def judge(case: Case, o: Outcome, root: Path, out: Path) -> Verdict:
     problems = []
     if re.search(r":\s*[-+]?(nan|inf)\b", o.stdout, re.IGNORECASE):
         problems.append(f"stdout shows a non-finite number: {o.stdout.strip()[:500]}")
-    if case.argv[0] in ("run", "sweep", "compare"):
+    if case.argv[0] in ("run", "sweep", "compare") and "{out}" in case.argv:
         if not out.is_dir():
             problems.append("exit 0 but no output folder")
         else:
@@ -327,7 +352,7 @@ def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 def check_outputs(out: Path, base_year: int | None) -> list[str]:
     problems: list[str] = []
-    for path in sorted(out.rglob("*.csv")):
+    for path in sorted(out.glob("*.csv")):  # simulate writes flat folders; a user's subfolder is not its output
         try:
             header, rows = _rows(path)
         except (UnicodeDecodeError, csv.Error) as exc:
@@ -1119,12 +1144,104 @@ def calibration_cases(draw) -> Case:
                 (target.name, "hk.yaml", "baseline.yaml"), f"{name}: {note}")
 
 
+USER_FILES = {
+    "notes.txt": b"my notes on the baseline\n",
+    "index.html": b"<html>a web app</html>\n",
+    "manifest.json": b'{"name": "my web app", "start_url": "index.html"}\n',
+    "charts/figure1.png": b"\x89PNG not really\n",
+    "analysis/summary.csv": b"a,b\n1,2\n",
+    ".hidden": b"dotfile\n",
+    "yearly.csv": b"year,mine\n2020,1\n",
+    "report.md": b"# my report, not simulate's\n",
+}
+
+
+@st.composite
+def out_cases(draw) -> Case:
+    """Output folders a planner also keeps files in (issue 9: user files are sacred), and odd --out
+    paths: the user's files must survive every run, whatever it exits with."""
+    scenario = "{root}/scenarios/" + draw(st.sampled_from(SCENARIOS)).name
+    run = ["run", scenario, "--no-charts", "--out", "{out}", "--set", f"years.end={END}"]
+    setup = draw(st.sampled_from(["user_files", "after_run", "after_run", "odd_out", "symlinked_out"]))
+    names = (Path(scenario).name, "out", "--out")
+    if setup == "odd_out":
+        what = draw(st.sampled_from(["file", "loop", "dangling", "nested", "in_file", "dev_null", "proc", "root_link"]))
+        links, files, out = {}, {}, "{out}"
+        if what == "file":
+            files = {"out": b"a file, not a folder\n"}
+        elif what == "loop":
+            links = {"out": "{root}/loop2", "loop2": "{root}/out"}
+        elif what == "dangling":
+            links = {"out": "{root}/nowhere/at/all"}
+        elif what == "nested":
+            out = "{out}/a/b/c"
+        elif what == "in_file":
+            files, out = {"out": b"x\n"}, "{out}/inside"
+        elif what == "dev_null":
+            out = "/dev/null"
+        elif what == "proc":
+            out = "/proc/self/fuzz"
+        else:
+            links = {"out": "/"}
+            names += ("/:",)
+        argv = ["run", scenario, "--no-charts", "--out", out, "--set", f"years.end={END}"]
+        return Case("out", files, argv, names + ("/dev/null", "/proc", "nowhere", "loop2"), f"--out: {what}", links=links)
+    keep = {f"out/{name}": data for name, data in USER_FILES.items()
+            if draw(st.booleans()) or name == "notes.txt"}
+    before = [list(run)] if setup == "after_run" else []
+    if setup == "after_run":  # a simulate manifest is there: its own files may be replaced, not the user's
+        keep = {k: v for k, v in keep.items() if Path(k).name not in ("yearly.csv", "report.md", "manifest.json")}
+    links = {}
+    if setup == "symlinked_out":
+        links = {"out": "{root}/real_out"}
+        keep = {k.replace("out/", "real_out/", 1): v for k, v in keep.items()}
+    argv = list(run) + (["--draws", "3"] if draw(st.integers(0, 4)) == 0 else [])
+    return Case("out", {}, argv, names, f"{setup}: user files {sorted(keep)}", links=links, before=before, keep=keep)
+
+
+@st.composite
+def path_cases(draw) -> Case:
+    """`extends:` and `calibration:` pointing where they should not: symlink loops, folders, pipes,
+    devices, itself, a chain of many files, NUL bytes."""
+    field_name = draw(st.sampled_from(["extends", "calibration"]))
+    target = draw(st.sampled_from(["loop", "folder", "fifo", "dev_null", "dev_zero", "proc", "self", "chain",
+                                   "missing", "empty", "nul", "binary", "huge_file"]))
+    links, fifos, files = {}, (), {}
+    value = {"loop": "loop_a.yaml", "folder": ".", "fifo": "pipe.yaml", "dev_null": "/dev/null", "dev_zero": "/dev/zero",
+             "proc": "/proc/self/status", "self": "fuzz_paths.yaml", "chain": "chain_1.yaml", "missing": "no/such.yaml",
+             "empty": "''", "nul": '"a\0b.yaml"', "binary": "binary.yaml", "huge_file": "huge.yaml"}[target]
+    if target == "loop":
+        links = {"scenarios/loop_a.yaml": "loop_b.yaml", "scenarios/loop_b.yaml": "loop_a.yaml"}
+    elif target == "fifo":
+        fifos = ("scenarios/pipe.yaml",)
+    elif target == "chain":
+        n = draw(st.sampled_from([2, 40, 300, 1100]))
+        for i in range(1, n):
+            files[f"scenarios/chain_{i}.yaml"] = f"extends: chain_{i + 1}.yaml\n".encode()
+        files[f"scenarios/chain_{n}.yaml"] = b"extends: baseline.yaml\n"
+    elif target == "binary":
+        files["scenarios/binary.yaml"] = bytes(range(256))
+    elif target == "huge_file":
+        files["scenarios/huge.yaml"] = b"# " + b"x" * 2_000_000 + b"\n"
+    if field_name == "extends":
+        body = f"extends: {value}\nname: fuzz_paths\n"
+    else:
+        body = BASELINE_BYTES.decode().replace("calibration: ../calibration/hk.yaml", f"calibration: {value}")
+    files["scenarios/fuzz_paths.yaml"] = body.encode()
+    validate = draw(st.booleans())
+    return Case("paths", files, _run_argv("{root}/scenarios/fuzz_paths.yaml", validate),
+                ("fuzz_paths.yaml", "loop_a.yaml", "loop_b.yaml", "pipe.yaml", "/dev/", "/proc/", "chain_", "such.yaml",
+                 "binary.yaml", "huge.yaml", "hk.yaml"), f"{field_name}: {target}", links=links, fifos=fifos)
+
+
 GENERATORS = {
     "scenario": scenario_cases,
     "set": set_cases,
     "document": document_cases,
     "calibration": calibration_cases,
     "sweep": sweep_cases,
+    "out": out_cases,
+    "paths": path_cases,
 }
 
 
@@ -1193,6 +1310,18 @@ def test_fuzz_sweep_over_whole_ranges(kind):
                 (Path(name).name, "baseline.yaml"))
     verdict, _ = run_case(case)
     assert verdict.status == "exit0", f"{verdict.detail}\n\ninput:\n{case.describe()}"
+
+
+@_settings(40)
+@given(case=out_cases())
+def test_fuzz_output_folders(case):
+    _check(case)
+
+
+@_settings(40)
+@given(case=path_cases())
+def test_fuzz_paths(case):
+    _check(case)
 
 
 def test_checker_accepts_the_shipped_scenarios():
