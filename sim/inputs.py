@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
 
 from sim import history, keypath, yamldoc
 from sim.errors import InputError, quote
@@ -42,10 +42,10 @@ class FreeParameter(BaseModel):
     """A parameter `simulate calibrate` estimates: starting value, bounds and what it means."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    initial: float
-    lower: float
-    upper: float
-    step: float = Field(gt=0, description="finite-difference step for the Jacobian")
+    initial: Number
+    lower: Number
+    upper: Number
+    step: Number = Field(gt=0, description="finite-difference step for the Jacobian")
     unit: str
     meaning: str
 
@@ -67,9 +67,9 @@ class DataFiles(BaseModel):
 
 class CalibrationFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    base_year: int = Field(ge=1990, le=2100)
-    last_observed_year: int = Field(ge=1990, le=2100)
-    demand_base_year: int = Field(ge=1990, le=2100)
+    base_year: StrictInt = Field(ge=1990, le=2100)
+    last_observed_year: StrictInt = Field(ge=1990, le=2100)
+    demand_base_year: StrictInt = Field(ge=1990, le=2100)
     data: DataFiles
     parameters: dict[str, Parameter]
     free: dict[str, FreeParameter] = Field(default_factory=dict)  # in assumptions.yaml only
@@ -231,6 +231,11 @@ def load(path: str | Path, extra: dict[str, Any] | None = None) -> Inputs:
 PROFILES = ("owp", "resident_migration", "talent", "imported", "trainee")
 """Age-sex profiles the model needs from profiles.csv (metric `<name>_share`)."""
 
+Number = StrictFloat | StrictInt
+"""A number as YAML writes one: not a string, not a boolean."""
+FLOW_MAX = 2_000_000
+"""Largest value of a row of flows.csv (persons, or persons a year): no yearly flow or FDH stock of
+Hong Kong comes near it, so anything above is a typing error."""
 FLOW_METRICS = ("births", "deaths", "owp_arrivals", "fdh_stock", "talent_arrivals", "imported_arrivals",
                 "retraining_places")
 
@@ -567,15 +572,25 @@ def _official(rows: list[dict], path: Path) -> list[dict]:
     return rows
 
 
+VALUE_MAX = 1e9
+"""Largest magnitude of any value in a calibration CSV (persons, rates, shares)."""
+TABLE_BYTES = 5_000_000
+"""Size cap of a calibration CSV (bytes read); the real ones are a few kilobytes."""
+
+
 def read_table(path: Path) -> list[dict]:
     """Rows of a calibration CSV. Every file has at least year, metric, value, unit, source and
     confidence (H, M or L); value must be a number and year a whole number."""
-    if not path.is_file():
-        raise InputError(path, "data file not found")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        if not path.is_file():
+            raise InputError(path, "data file not found")
+        with path.open("rb") as handle:
+            raw = handle.read(TABLE_BYTES + 1)
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError, RuntimeError) as exc:
         raise InputError(path, f"cannot read the file as UTF-8 text ({exc.__class__.__name__})") from None
+    if len(raw) > TABLE_BYTES:
+        raise InputError(path, f"file is over {TABLE_BYTES:,} bytes, the limit; real ones are a few kilobytes")
     with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         try:
@@ -600,9 +615,12 @@ def _rows(reader: csv.DictReader, path: Path) -> list[dict]:
             row["value"] = float(row["value"])
         except (TypeError, ValueError):
             raise InputError(path, f"value {quote(row.get('value'))} is not a number", line=number, key="value") from None
-        if not np.isfinite(row["value"]):
-            raise InputError(path, f"value {row['value']} is not a finite number", line=number, key="value")
+        if not np.isfinite(row["value"]) or abs(row["value"]) > VALUE_MAX:
+            raise InputError(path, f"value {row['value']:g} is not a finite number within +/-{VALUE_MAX:g}; no quantity "
+                             "in these files comes near it", line=number, key="value")
         row["year"] = _int(row, "year", path)
+        if not 1900 <= row["year"] <= 2200:
+            raise InputError(path, f"year {row['year']} is not a year 1900-2200", line=number, key="year")
         if row["confidence"] not in CONFIDENCE:
             raise InputError(path, f"confidence {quote(row['confidence'])} is not one of H, M, L", line=number,
                              key="confidence")
@@ -690,6 +708,9 @@ def _history(rows: list[dict], path: Path) -> dict[str, dict[int, float]]:
         if row["value"] < 0:
             raise InputError(path, f"value {row['value']:g} is negative; expected persons >= 0", line=row["_line"],
                              key="value")
+        if row["value"] > FLOW_MAX:
+            raise InputError(path, f"value {row['value']:g} is above {FLOW_MAX:,.0f}; expected persons (a year) for "
+                             "Hong Kong, whose whole population is 7.5 million", line=row["_line"], key="value")
         series = out.setdefault(metric, {})
         if row["year"] in series:
             raise InputError(path, f"a second {metric} row for {row['year']}; keep one", line=row["_line"])

@@ -18,7 +18,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim import keypath, variables, yamldoc
 from sim.errors import InputError, quote
@@ -109,6 +119,10 @@ def _whole(path: str) -> Any:
         return value
 
     return Annotated[int, BeforeValidator(check)]
+
+
+Number = StrictFloat | StrictInt
+"""A number as YAML writes one: not a string ("1.5"), not a boolean (true)."""
 
 
 class Strict(BaseModel):
@@ -208,10 +222,10 @@ class Uncertainty(Strict):
 
     value: Any
     dist: Literal["fixed", "normal", "uniform"] = "fixed"
-    sd: float = Field(0.0, ge=0)
-    low: float | None = None
-    high: float | None = None
-    persistence: float = Field(1.0, ge=0, le=1, description="year-to-year correlation of a normal draw's deviations")
+    sd: Number = Field(0.0, ge=0)
+    low: Number | None = None
+    high: Number | None = None
+    persistence: Number = Field(1.0, ge=0, le=1, description="year-to-year correlation of a normal draw's deviations")
 
     @field_validator("value", mode="before")
     @classmethod
@@ -325,8 +339,8 @@ DATED = tuple(v.path.split(".")[1] for v in variables.VARIABLES if v.kind == "un
 
 class Target(Strict):
     metric: Literal[METRICS]  # type: ignore[valid-type]
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
     years: tuple[StrictInt, StrictInt]
 
     @model_validator(mode="after")
@@ -622,10 +636,14 @@ def _validate(data: dict, origins: dict, path: Path) -> Scenario:
         raise _located(errors[0], origins, path) from None
 
 
+UNION_TAGS = {"float", "int", "str", "bool"}
+"""Names pydantic adds to an error's location for the member of a union (Number = float | int)."""
+
+
 def _located(error: dict, origins: dict, path: Path, model: type[BaseModel] | None = None) -> InputError:
     """Turn one pydantic error into an InputError with file, line and key path (`model`: the
     schema validated, for "did you mean"; the Scenario by default)."""
-    loc = tuple(error["loc"])
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and (p in UNION_TAGS or "[" in p)))
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, LocatedValueError):
         loc = loc + cause.subpath
@@ -638,6 +656,8 @@ def _located(error: dict, origins: dict, path: Path, model: type[BaseModel] | No
             (f"; expected one of: {', '.join(allowed)}" if allowed else "")
     elif kind == "missing":
         message = "missing; this key is required"
+        if file == "--set":  # missing from the file, whatever --set added around it
+            file, line = str(path), None
     elif isinstance(cause, ValueError):
         message = str(cause)
     else:

@@ -162,7 +162,7 @@ def _index(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], origin) ->
     if isinstance(node, yaml.MappingNode):
         seen: set = set()
         for key_node, value_node in node.value:
-            key = _scalar_key(key_node)
+            key = _scalar_key(key_node, origin)
             where = path + (key,)
             if key in seen:
                 raise InputError(origin, "duplicate key; each key may appear once in a mapping",
@@ -176,12 +176,20 @@ def _index(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], origin) ->
             _index(item, path + (i,), lines, origin)
 
 
-def _scalar_key(node: yaml.Node):
+def _scalar_key(node: yaml.Node, origin=None):
     """The Python value of a scalar key as SafeLoader builds it (so 2023 is an int)."""
     if not isinstance(node, yaml.ScalarNode):
         return f"<{_kind(node)}>"
     loader = Loader("")
     try:
-        return loader.construct_object(node, deep=True)
+        key = loader.construct_object(node, deep=True)
+    except Exception:  # noqa: BLE001 - a key YAML cannot build (!!int '') is the user's
+        raise InputError(origin, f"the key {quote(node.value)} ({node.tag.rsplit(':', 1)[-1]}) cannot be read; write "
+                         "keys as plain names or years", line=node.start_mark.line + 1) from None
     finally:
         loader.dispose()
+    try:
+        hash(key)
+    except TypeError:
+        raise InputError(origin, f"the key {quote(node.value)} is not a name or a year", line=node.start_mark.line + 1) from None
+    return key
