@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     causes: dict[str, list[str]] = defaultdict(list)
     cause_count: Counter = Counter()
     warned: Counter = Counter()
+    no_line: Counter = Counter()
     slowest: list[tuple[float, str]] = []
     started = time.perf_counter()
 
@@ -77,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
             if verdict.status == "exit0" and o.warnings:
                 for w in set(o.warnings):
                     warned[w[:100]] += 1
+        if verdict.status == "exit2":
+            line = verdict.detail
+            if re.search(r"\.(yaml|csv):\d+", line):
+                counts["exit2 with line"] += 1
+            elif re.search(r"\.(yaml|csv)\b", line):
+                no_line[re.sub(r"\d+", "N", re.sub(r"^error: \S*/", "error: ", line))[:110]] += 1
         if verdict.status == "fail":
             cause_count[verdict.cause] += 1
             if len(causes[verdict.cause]) < KEEP_PER_CAUSE:
@@ -96,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  exit 0, outputs finite and possible: {counts['exit0']}")
     print(f"  exit 2, one clean error line:        {counts['exit2']}")
     print(f"  failures:                            {counts['fail']}")
+    print(f"  (exit 2 lines citing file:line: {counts['exit2 with line']}; naming a file without a line: "
+          f"{sum(no_line.values())})")
     for kind, c in by_kind.items():
         n = c["exit0"] + c["exit2"] + c["fail"]
         print(f"    {kind:12s} {n:6d} tried: {c['exit0']} exit 0, {c['exit2']} exit 2, {c['fail']} failures "
@@ -106,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {n:5d}  {cause}")
             for path in causes[cause]:
                 print(f"           {path}")
+    if no_line:
+        print("commonest exit 2 lines naming a file but no line (fine for whole-file problems):")
+        for text, n in no_line.most_common(8):
+            print(f"  {n:5d}  {text}")
     if warned:
         print("warnings during runs that exited 0 (not failures; stderr lines in a shell):")
         for w, n in warned.most_common(10):

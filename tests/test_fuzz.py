@@ -1260,31 +1260,31 @@ def _check(case: Case) -> None:
     assert verdict.status != "fail", f"{verdict.detail}\n\ninput:\n{case.describe()}"
 
 
-@_settings(650)
+@_settings(600)
 @given(case=scenario_cases())
 def test_fuzz_scenario_mutations(case):
     _check(case)
 
 
-@_settings(650)
+@_settings(550)
 @given(case=set_cases())
 def test_fuzz_set_values(case):
     _check(case)
 
 
-@_settings(600)
+@_settings(500)
 @given(case=document_cases())
 def test_fuzz_documents_and_bytes(case):
     _check(case)
 
 
-@_settings(500)
+@_settings(400)
 @given(case=calibration_cases())
 def test_fuzz_calibration_files(case):
     _check(case)
 
 
-@_settings(30)
+@_settings(25)
 @given(case=sweep_cases())
 def test_fuzz_sweep_files(case):
     _check(case)
@@ -1312,7 +1312,7 @@ def test_fuzz_sweep_over_whole_ranges(kind):
     assert verdict.status == "exit0", f"{verdict.detail}\n\ninput:\n{case.describe()}"
 
 
-@_settings(40)
+@_settings(30)
 @given(case=out_cases())
 def test_fuzz_output_folders(case):
     _check(case)
@@ -1321,6 +1321,34 @@ def test_fuzz_output_folders(case):
 @_settings(40)
 @given(case=path_cases())
 def test_fuzz_paths(case):
+    _check(case)
+
+
+CORPUS = Path(__file__).resolve().parent / "fuzz"
+"""Inputs the fuzz campaigns found (each a defect once): a scenario file (NAME.yaml, run from
+scenarios/), or a folder whose tree is laid over scenarios/ and calibration/ (the baseline is run)."""
+
+
+def _corpus_cases() -> list:
+    cases = []
+    for entry in sorted(CORPUS.iterdir()) if CORPUS.is_dir() else []:
+        if entry.suffix == ".yaml":
+            files, target = {f"scenarios/{entry.name}": entry.read_bytes()}, f"scenarios/{entry.name}"
+        elif entry.is_dir():
+            files = {str(p.relative_to(entry)): p.read_bytes() for p in sorted(entry.rglob("*")) if p.is_file()}
+            target = "scenarios/baseline.yaml"
+        else:
+            continue
+        names = tuple(Path(name).name for name in files) + ("baseline.yaml", "hk.yaml")
+        for validate in (True, False):
+            cases.append(pytest.param(Case("corpus", files, _run_argv("{root}/" + target, validate), names, entry.name),
+                                      id=f"{entry.stem}-{'validate' if validate else 'run'}"))
+    return cases
+
+
+@pytest.mark.parametrize("case", _corpus_cases())
+def test_fuzz_corpus(case):
+    """The inputs earlier campaigns found keep to the property."""
     _check(case)
 
 
