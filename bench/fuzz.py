@@ -24,9 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-
 import test_fuzz as fuzz  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 WEIGHTS = {"scenario": 0.30, "set": 0.23, "document": 0.13, "calibration": 0.25, "sweep": 0.03, "out": 0.03,
            "paths": 0.03}

@@ -25,7 +25,6 @@ input as a reproducer.
 from __future__ import annotations
 
 import atexit
-import copy
 import csv
 import io
 import json
@@ -274,7 +273,8 @@ def judge(case: Case, o: Outcome, root: Path, out: Path) -> Verdict:
             return Verdict("fail", f"exit 2 with {len(lines)} stderr lines:\n{o.stderr[:2000]}", cause="exit 2: not one line")
         line = lines[0]
         if not line.startswith("error: "):
-            return Verdict("fail", f"exit 2 but the line does not start with 'error: ': {line[:300]}", cause="exit 2: no 'error: '")
+            return Verdict("fail", f"exit 2 but the line does not start with 'error: ': {line[:300]}",
+                           cause="exit 2: no 'error: '")
         if "Traceback" in o.stderr or "Traceback" in o.stdout:
             return Verdict("fail", f"traceback printed: {o.stderr[:2000]}", cause="exit 2: traceback")
         if not any(name in line for name in case.names):
