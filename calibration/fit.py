@@ -87,15 +87,12 @@ FREE_PARAMETERS = inputs_module.FITTED_NAMES
 """The parameters the fit knows how to vary; any other name under `free:` is refused."""
 
 
-def targets(rows: list[dict], upto: int | None, years: range, path: Path) -> tuple[Target, ...]:
-    """The chosen target rows (checked when read), up to year `upto` if given, inside `years`."""
+def targets(rows: list[dict], upto: int | None) -> tuple[Target, ...]:
+    """The chosen target rows (checked when read: observed years only), up to year `upto` if given."""
     out = []
     for r in rows:
         if r["chosen"] != "yes" or (upto is not None and r["year"] > upto):
             continue
-        if r["year"] not in years:
-            raise InputError(path, f"year {r['year']} is outside the model's years {years.start}-{years.stop - 1}",
-                             line=r["_line"])
         out.append(Target(r["year"], r["metric"], r["value"], r["tolerance"], r["confidence"], r["source"]))
     return tuple(out)
 
@@ -116,8 +113,7 @@ def problem(assumptions: Path, scenario: Scenario, upto: int | None = None) -> P
                              "lower < upper and the initial value between them", **where)
     x0 = np.array([calib.free[n].initial for n in names])
     data = inputs_module.load(assumptions, extra=dict(zip(names, x0.tolist())))
-    years = range(scenario.years.start, data.last_observed + 1)
-    chosen = targets(data.targets, upto, years, assumptions.parent / calib.data.targets)
+    chosen = targets(data.targets, upto)
     history = scenario.model_copy(update={"years": scenario.years.model_copy(update={"end": data.last_observed})})
     return Problem(names=names, x0=x0, lower=np.array([calib.free[n].lower for n in names]),
                    upper=np.array([calib.free[n].upper for n in names]),

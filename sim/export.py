@@ -156,6 +156,8 @@ def replaceable(destination: Path, marker: str, tool: str | None = None) -> Path
 def _written(path: Path) -> tuple[str, set[str]] | None:
     """(the command, the files) a manifest of simulate's records; None if `path` is not one (a
     web app's manifest.json, say). Manifests before the "tool" key are a run's or a comparison's."""
+    if path.suffix != ".json":  # calibrate's report folder, marked by its report.md: all of it is calibrate's
+        return ("simulate calibrate", {p.name for p in path.parent.iterdir()}) if path.is_file() else None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):

@@ -220,7 +220,7 @@ def load(path: str | Path, extra: dict[str, Any] | None = None) -> Inputs:
                                        for r in tables["occupations"]) for g in OCCUPATIONS]),
         census=census,
         params=params,
-        targets=_targets(tables["targets"], files["targets"]),
+        targets=_targets(tables["targets"], files["targets"], range(base, last + 1)),
         official=_official(tables["official"], files["official"]),
         population_rows=tables["population"],
         files=(path, *files.values()),
@@ -531,9 +531,10 @@ CONFIDENCE = ("H", "M", "L")  # official; media quoting officials; third-party, 
 TARGET_METRICS = ("labour_force", "labour_force_female", "labour_force_60plus")
 
 
-def _targets(rows: list[dict], path: Path) -> list[dict]:
-    """targets.csv rows (labour force, its women, its workers aged 60+) with `tolerance` (persons > 0)
-    as a number and `chosen` yes or no."""
+def _targets(rows: list[dict], path: Path, observed: range) -> list[dict]:
+    """targets.csv rows (labour force, its women, its workers aged 60+) for observed years, with a
+    value > 0 and `tolerance` (persons > 0) as numbers and `chosen` yes or no; at least one chosen
+    labour_force row (the fit needs the total)."""
     for row in rows:
         try:
             row["tolerance"] = float(row.get("tolerance") or "nan")
@@ -543,11 +544,15 @@ def _targets(rows: list[dict], path: Path) -> list[dict]:
                    if row["metric"] not in TARGET_METRICS else
                    "tolerance is not a number > 0 (persons)" if not (np.isfinite(row["tolerance"])
                                                                      and row["tolerance"] > 0) else
-                   f"chosen {quote(row.get('chosen'))} is not yes or no" if row.get("chosen") not in ("yes", "no") else None)
+                   f"chosen {quote(row.get('chosen'))} is not yes or no" if row.get("chosen") not in ("yes", "no") else
+                   f"year {row['year']} is outside the model's years {observed.start}-{observed.stop - 1}"
+                   if row["year"] not in observed else
+                   f"value {row['value']:g} is not a number of persons > 0" if not row["value"] > 0 else None)
         if problem:
             raise InputError(path, problem, line=row["_line"])
-    if not any(row["chosen"] == "yes" for row in rows):
-        raise InputError(path, "no chosen labour-force target; mark at least one row chosen = yes", key="chosen")
+    if not any(row["chosen"] == "yes" and row["metric"] == "labour_force" for row in rows):
+        raise InputError(path, "no chosen labour_force target; mark at least one labour_force row chosen = yes",
+                         key="chosen")
     return rows
 
 

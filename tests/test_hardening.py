@@ -317,3 +317,32 @@ def test_a_dated_value_after_the_horizon_is_an_error_where_it_is_given(scenario)
 def test_a_share_given_for_a_percentage_point_lever_is_refused(value):
     line = one_error_line(cli("validate", str(BASELINE), "--set", f"levers.participation.female_shift={value}"))
     assert "2% is written 2" in line
+
+
+# --- calibration files ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("edit, words", [
+    (("2018,labour_force,3680000,", "2018,labour_force,0,"), "not a number of persons > 0"),
+    (None, "outside the model's years"),
+    ((",labour_force,", ",labour_force_female,"), "no chosen labour_force target"),
+])
+def test_calibration_targets_that_crashed_calibrate(tmp_path, edit, words):
+    shutil.copytree(ROOT / "calibration", tmp_path / "calibration")
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    targets = tmp_path / "calibration" / "data" / "targets.csv"
+    text = targets.read_text()
+    text = text + "2040,labour_force,3500000,35000,persons,x,M,no,x\n" if edit is None else text.replace(*edit)
+    targets.write_text(text)
+    line = one_error_line(cli("calibrate", "--assumptions", str(tmp_path / "calibration" / "assumptions.yaml"),
+                              "--scenario", str(tmp_path / "scenarios" / "baseline.yaml"),
+                              "--out", str(tmp_path / "out" / "hk.yaml"), "--date", "2026-11-22"))
+    assert words in line and "targets.csv" in line
+
+
+def test_an_impossible_stock_in_the_data_is_refused(tmp_path):
+    shutil.copytree(ROOT / "calibration", tmp_path / "calibration")
+    flows = tmp_path / "calibration" / "data" / "flows.csv"
+    flows.write_text(flows.read_text().replace("2019,fdh_stock,,392700", "2019,fdh_stock,,39270000000"))
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(BASELINE.read_text().replace("../calibration/hk.yaml", str(tmp_path / "calibration" / "hk.yaml")))
+    assert "flows.csv" in one_error_line(cli("validate", str(scenario)))
