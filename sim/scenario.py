@@ -643,7 +643,9 @@ UNION_TAGS = {"float", "int", "str", "bool"}
 def _located(error: dict, origins: dict, path: Path, model: type[BaseModel] | None = None) -> InputError:
     """Turn one pydantic error into an InputError with file, line and key path (`model`: the
     schema validated, for "did you mean"; the Scenario by default)."""
-    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and (p in UNION_TAGS or "[" in p)))
+    loc = tuple(error["loc"])
+    if error["type"] != "extra_forbidden":  # there every part is a key the file gave
+        loc = tuple(p for p in loc if not (isinstance(p, str) and (p in UNION_TAGS or "[" in p)))
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, LocatedValueError):
         loc = loc + cause.subpath

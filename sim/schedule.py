@@ -15,8 +15,8 @@ Schedule = float | Mapping[int, float]
 
 
 def first_year(schedule: Schedule) -> int | None:
-    """The first dated year, or None for a scalar."""
-    return min(schedule) if isinstance(schedule, Mapping) else None
+    """The first dated year, or None for a scalar (or an empty mapping)."""
+    return min(schedule) if isinstance(schedule, Mapping) and schedule else None
 
 
 def expand(schedule: Schedule, years: np.ndarray) -> np.ndarray:

@@ -174,12 +174,18 @@ def _index(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], origin) ->
         for i, item in enumerate(node.value):
             lines[path + (i,)] = item.start_mark.line + 1
             _index(item, path + (i,), lines, origin)
+    elif isinstance(node, yaml.ScalarNode) and any("\ud800" <= c <= "\udfff" for c in node.value):
+        raise InputError(origin, "a lone surrogate (from a \\u escape) is not a character; write the text plainly",
+                         line=node.start_mark.line + 1, key=keypath.format(path))
 
 
 def _scalar_key(node: yaml.Node, origin=None):
     """The Python value of a scalar key as SafeLoader builds it (so 2023 is an int)."""
     if not isinstance(node, yaml.ScalarNode):
         return f"<{_kind(node)}>"
+    if any("\ud800" <= c <= "\udfff" for c in node.value):
+        raise InputError(origin, "a lone surrogate (from a \\u escape) is not a character; write the key plainly",
+                         line=node.start_mark.line + 1)
     loader = Loader("")
     try:
         key = loader.construct_object(node, deep=True)
