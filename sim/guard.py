@@ -18,6 +18,8 @@ from sim.results import FLOW_METRICS, Results
 SIGNED = {"shortage", "resident_net_migration", "cost"}
 """Series that may be negative (a surplus, net emigration, a saving)."""
 UNDEFINED_BEFORE_DEMAND = {"requirement", "shortage"}
+IDENTITY_TOLERANCE = 1e-9
+"""Largest ledger gap accepted, as a share of the population (rounding; real gaps are ~1e-9 persons)."""
 """Series undefined (NaN) before the demand base year."""
 
 
@@ -39,6 +41,11 @@ def check(results: Results, demand_base_year: int, where, what: str,
     if "participation_rate" in results.metrics:
         rate = results.metrics["participation_rate"]
         _raise_first(rate > 1, rate, years, "participation_rate", "is above 1", where, what, describe)
+    if results.ledger:
+        gap = results.ledger_gap()  # (R, Y-1) |closing - opening - flows|, persons
+        scale = max(1.0, float(np.nanmax(np.abs(results.metrics["population"]))))
+        _raise_first(gap > IDENTITY_TOLERANCE * scale, gap, years[1:], "the ledger's closing - opening - flows",
+                     "breaks the accounting identity", where, what, describe)
     supply = results.groups.get("supply")
     if supply is not None:
         low = np.nanmin(supply, axis=2)

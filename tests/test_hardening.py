@@ -346,3 +346,19 @@ def test_an_impossible_stock_in_the_data_is_refused(tmp_path):
     scenario = tmp_path / "s.yaml"
     scenario.write_text(BASELINE.read_text().replace("../calibration/hk.yaml", str(tmp_path / "calibration" / "hk.yaml")))
     assert "flows.csv" in one_error_line(cli("validate", str(scenario)))
+
+
+def test_guard_refuses_a_broken_accounting_identity():
+    import numpy as np
+
+    from sim import guard
+    from sim.results import Results
+
+    years = np.arange(2020, 2023)
+    results = Results.empty(years, 1)
+    for name in results.metrics:
+        results.metrics[name][:] = 100.0
+    results.ledger_row("stock", 1, np.array([100.0]), np.array([110.0]), inflow=np.array([10.0]))
+    results.ledger_row("stock", 2, np.array([110.0]), np.array([130.0]), inflow=np.array([10.0]))  # 10 unexplained
+    with pytest.raises(InputError, match="breaks the accounting identity"):
+        guard.check(results, 2020, "s.yaml", "scenario s")
