@@ -358,6 +358,7 @@ def test_guard_refuses_a_broken_accounting_identity():
     results = Results.empty(years, 1)
     for name in results.metrics:
         results.metrics[name][:] = 100.0
+    results.metrics["participation_rate"][:] = 0.5
     results.ledger_row("stock", 1, np.array([100.0]), np.array([110.0]), inflow=np.array([10.0]))
     results.ledger_row("stock", 2, np.array([110.0]), np.array([130.0]), inflow=np.array([10.0]))  # 10 unexplained
     with pytest.raises(InputError, match="breaks the accounting identity"):
