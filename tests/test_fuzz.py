@@ -891,7 +891,7 @@ def sweep_cases(draw) -> Case:
     text, note = draw(mutated_yaml(source.read_text(), extra_paths=("samples", "design", "seed", "set",
                                                                    "scenario", "outcomes", "targets"), sweep=True))
     name = f"scenarios/sweeps/fuzz_{source.stem}.yaml"
-    samples = draw(st.sampled_from(["2", "3", "4"]))
+    samples = draw(st.sampled_from(["2", "4"]))  # powers of 2 (sobol and saltelli need them)
     return Case("sweep", {name: text.encode("utf-8", "surrogatepass")},
                 ["sweep", "{root}/" + name, "--out", "{out}", "--samples", samples, "--no-charts", "--workers", "1"],
                 (Path(name).name, "baseline.yaml", "hk.yaml", "--samples"), f"{source.name}: {note}")
