@@ -461,8 +461,10 @@ def load(path: str | Path, overrides: tuple[str, ...] = (), check_calibration: b
     except (ValueError, OSError, RuntimeError) as exc:
         raise InputError(calib_file, f"not a usable file name ({exc})", line=calib_line, key="calibration") from None
     if check_calibration and not found:
-        raise InputError(calib_file, f"calibration file {scenario.calibration!r} not found "
-                         f"(looked for {calibration_path})", line=calib_line, key="calibration")
+        exists = calibration_path.exists()
+        raise InputError(calib_file, f"calibration file {quote(scenario.calibration)} "
+                         + ("is not a regular file" if exists else "not found") + f" (looked for {calibration_path})",
+                         line=calib_line, key="calibration")
     return Loaded(scenario=scenario, path=path, calibration_path=calibration_path,
                   files=tuple(files) + (calibration_path,), origins=origins, last_observed=last_observed)
 

@@ -235,8 +235,16 @@ def _line(lines: dict, key: tuple) -> int | None:
 def _base(sweep: Sweep, path: Path, lines: dict) -> Loaded:
     """The base scenario with the sweep's overrides."""
     overrides = tuple(f"{key}={json.dumps(value)}" for key, value in sweep.set.items())
+    base = path.parent / sweep.scenario
     try:
-        return load_scenario(path.parent / sweep.scenario, overrides)
+        found = base.is_file()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise InputError(path, f"not a usable file name ({exc})", line=_line(lines, ("scenario",)), key="scenario") from None
+    if not found:
+        raise InputError(path, f"base scenario {quote(sweep.scenario)} not found (looked for {base})",
+                         line=_line(lines, ("scenario",)), key="scenario")
+    try:
+        return load_scenario(base, overrides)
     except InputError as exc:
         if exc.file != "--set":
             raise

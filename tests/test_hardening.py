@@ -363,3 +363,13 @@ def test_guard_refuses_a_broken_accounting_identity():
     results.ledger_row("stock", 2, np.array([110.0]), np.array([130.0]), inflow=np.array([10.0]))  # 10 unexplained
     with pytest.raises(InputError, match="breaks the accounting identity"):
         guard.check(results, 2020, "s.yaml", "scenario s")
+
+
+def test_a_sweeps_missing_base_scenario_is_blamed_on_the_sweep_file(tmp_path):
+    sweep = tmp_path / "sw.yaml"
+    sweep.write_text("scenario: nowhere.yaml\ndesign: lhs\nsamples: 4\nvary:\n  levers.talent.arrivals: {range: [1, 2]}\n"
+                     "outcomes: [shortage.2028]\n")
+    line = one_error_line(cli("sweep", str(sweep), "--out", str(tmp_path / "o")))
+    assert line.startswith(f"error: {sweep}:1: scenario: base scenario 'nowhere.yaml' not found")
+    line = one_error_line(cli("validate", str(BASELINE), "--set", "calibration=/dev/null"))
+    assert "is not a regular file" in line
