@@ -373,3 +373,32 @@ def test_a_sweeps_missing_base_scenario_is_blamed_on_the_sweep_file(tmp_path):
     assert line.startswith(f"error: {sweep}:1: scenario: base scenario 'nowhere.yaml' not found")
     line = one_error_line(cli("validate", str(BASELINE), "--set", "calibration=/dev/null"))
     assert "is not a regular file" in line
+
+
+@pytest.mark.parametrize("setting, words", [
+    ("levers.talent.arrivals.²=5", "is not a key"),
+    ("levers.retraining.places=1.0e+308", "above the maximum"),
+    ("levers.retraining.places=1400000", "above the maximum"),
+    ("uncertainties.participation_trend.value=1e308", "outside"),
+    ("uncertainties.resident_net_migration.value=1e308", "outside"),
+    ("uncertainties.mortality_scale.value=1e5", "outside"),
+    ("uncertainties.gdp_growth.sd=1e300", "gdp_growth"),
+    ("uncertainties.one_way_permits={value: 41000, dist: uniform, low: -1e308, high: 1e308}", "outside"),
+    ("uncertainties.mortality_scale.value=true", "not a number"),
+    ('uncertainties.mortality_scale.value="1.5"', "not a number"),
+])
+def test_values_that_once_crashed_or_ran_to_nan_are_refused(setting, words):
+    assert words in one_error_line(cli("validate", str(BASELINE), "--set", setting))
+
+
+def test_counts_accept_exponent_notation():
+    assert cli("validate", str(BASELINE), "--set", "levers.talent.arrivals=1e5").returncode == 0
+
+
+def test_negative_births_in_the_data_are_refused(tmp_path):
+    shutil.copytree(ROOT / "calibration", tmp_path / "calibration")
+    flows = tmp_path / "calibration" / "data" / "flows.csv"
+    flows.write_text(flows.read_text().replace("2019,births,,53300", "2019,births,,-53300"))
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(BASELINE.read_text().replace("../calibration/hk.yaml", str(tmp_path / "calibration" / "hk.yaml")))
+    assert "is negative" in one_error_line(cli("validate", str(scenario)))
