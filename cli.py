@@ -99,6 +99,9 @@ def run(scenario: Path, out: Path | None, seed: int | None, overrides: tuple[str
     if summary.shortage_2028 is not None:
         click.echo(f"  shortage 2028: {summary.shortage_2028:,.0f} persons (MP2023: about 180,000)")
     click.echo(f"  shortage {summary.end_year}: {summary.shortage_end:,.0f} persons")
+    if summary.migration_capped > 0.5:
+        click.echo(f"  note: {summary.migration_capped:,.0f} persons of the emigration asked for could not leave (no "
+                   "residents of that age were left); see migration_capped in ledger.csv")
     click.echo(f"  {len(summary.files)} files written to {summary.out}/")
 
 

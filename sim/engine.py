@@ -201,6 +201,8 @@ class Model(Batch):
         dead = flows.deaths(pop, q, scale)
         survivors = pop - dead
         moved = flows.net_migration(survivors, p.resident_net_migration[:, i], inp.profiles["resident_migration"])
+        wanted = flows.distribute(p.resident_net_migration[:, i], inp.profiles["resident_migration"])
+        capped = moved - wanted
         owp = flows.distribute(p.owp_arrivals[:, i], inp.profiles["owp"])
         before_ageing = survivors + moved + owp + self.year["naturalised"]
         new = flows.age_one_year(before_ageing, births, float(inp.param("birth_female_share")))
@@ -208,12 +210,14 @@ class Model(Batch):
         entry = before_ageing[:, :, a - 1].sum(axis=1)
         adult = lambda x: x[:, :, a:].sum(axis=(1, 2))  # noqa: E731
         child = lambda x: x[:, :, :a].sum(axis=(1, 2))  # noqa: E731
+        # the migration the scenario asks for, and what was capped because there were not that many
+        # residents of an age to leave (>= 0; the stock never goes negative)
         rec.ledger_row("resident_population", i, adult(pop), adult(new), entry_at_15=entry, deaths=-adult(dead),
-                       resident_net_migration=adult(moved), one_way_permits=adult(owp),
-                       naturalisation=adult(self.year["naturalised"]))
+                       resident_net_migration=adult(wanted), migration_capped=adult(capped),
+                       one_way_permits=adult(owp), naturalisation=adult(self.year["naturalised"]))
         rec.ledger_row("child_population", i, child(pop), child(new), births=births, deaths=-child(dead),
-                       resident_net_migration=child(moved), one_way_permits=child(owp),
-                       naturalisation=child(self.year["naturalised"]), entry_at_15=-entry)
+                       resident_net_migration=child(wanted), migration_capped=child(capped),
+                       one_way_permits=child(owp), naturalisation=child(self.year["naturalised"]), entry_at_15=-entry)
         rec.metric(i, births=births, births_at_tfr1=at_tfr1, deaths=dead.sum(axis=(1, 2)),
                    resident_net_migration=moved.sum(axis=(1, 2)))
         self.year.update(opening_pop=pop, dead=dead, moved=moved, owp=owp, before_ageing=before_ageing)

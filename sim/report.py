@@ -35,6 +35,10 @@ def markdown(name: str, description: str, results: Results, kpis: list[dict], he
               f"{_persons(m['requirement'][0, at[y]])} | {_persons(shortage[at[y]])} | "
               f"{_persons(m['population'][0, at[y]])} |" for y in shown]
     lines.append("")
+    if headline.get("migration_capped", 0.0) > 0.5:
+        lines += [f"**Capped:** {headline['migration_capped']:,.0f} persons of the emigration the scenario asks for "
+                  "could not leave, because no residents of that age were left (the population never goes negative; "
+                  "ledger.csv shows the cap as `migration_capped`, year by year).", ""]
     if 2028 in at:
         lines += ["## Shortage by occupation group, 2028", "", "| group | shortage (persons) |", "|---|---|"]
         lines += [f"| {LABELS[g]} | {_persons(results.groups['shortage'][0, at[2028], k])} |"

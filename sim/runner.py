@@ -36,6 +36,7 @@ class Summary:
     shortage_2028: float | None  # persons; None when 2028 is outside the run
     shortage_end: float
     files: tuple[str, ...]
+    migration_capped: float = 0.0  # persons of emigration asked for beyond the residents there
 
 
 def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts: bool = True,
@@ -61,7 +62,8 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
         rows = [{**r, "probability": share[(r["kpi"], r["year"])][0], "uncertain": share[(r["kpi"], r["year"])][1]}
                 for r in rows]
     now_year = min(inputs.last_observed, int(results.years[-1]))
-    headline = {"now_year": now_year}
+    capped = migration_capped(results)
+    headline = {"now_year": now_year, "migration_capped": capped}
     out = Path(out) if out is not None else Path("outputs") / scenario.name
     with export.staged(out, marker="manifest.json", tool="simulate run") as folder:
         files = {"yearly.csv": export.yearly_csv(results), "occupations.csv": export.occupations_csv(results),
@@ -82,6 +84,7 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
             "started": started.isoformat(timespec="seconds"),
             "duration_seconds": round(time.perf_counter() - clock, 3),
             "ledger_max_gap_persons": float(np.nanmax(results.ledger_gap())),  # closing - opening - flows
+            "migration_capped_persons": capped,  # emigration asked for beyond the residents there
             "files": names, "units": export.COLUMN_UNITS,
         }
         export.write_text(folder, "manifest.json", export.manifest_json(manifest))
@@ -91,7 +94,14 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
                    end_year=int(results.years[-1]), labour_force_end=float(lf[-1]),
                    shortage_2028=results.value("shortage", 2028) if 2028 in at else None,
                    shortage_end=float(results.metrics["shortage"][0, -1]),
-                   files=tuple(names))
+                   files=tuple(names), migration_capped=capped)
+
+
+def migration_capped(results: Results, run: int = 0) -> float:
+    """Persons of emigration the run asked for but could not apply (no residents of that age left
+    to leave), summed over the years: the ledger's migration_capped items."""
+    return float(sum(np.nansum(values[run]) for (stock, item), values in results.ledger.items()
+                     if item == "migration_capped"))
 
 
 def available_bytes() -> int | None:

@@ -402,3 +402,18 @@ def test_negative_births_in_the_data_are_refused(tmp_path):
     scenario = tmp_path / "s.yaml"
     scenario.write_text(BASELINE.read_text().replace("../calibration/hk.yaml", str(tmp_path / "calibration" / "hk.yaml")))
     assert "is negative" in one_error_line(cli("validate", str(scenario)))
+
+
+def test_emigration_beyond_the_residents_is_capped_recorded_and_reported(tmp_path, scenario):
+    import csv
+
+    out = tmp_path / "out"
+    result = cli("run", str(scenario), "--out", str(out), "--no-charts", "--set",
+                 "uncertainties.resident_net_migration.value=-900000")
+    assert result.returncode == 0 and "could not leave" in result.stdout
+    rows = list(csv.DictReader((out / "ledger.csv").open()))
+    capped = sum(float(r["value"]) for r in rows if r["item"] == "migration_capped")
+    assert capped > 1e6
+    population = [float(r["population"]) for r in csv.DictReader((out / "yearly.csv").open())]
+    assert min(population) >= 0
+    assert "**Capped:**" in (out / "report.md").read_text()
