@@ -196,7 +196,7 @@ def sweep(sweep_file: Path, out: Path | None, samples: int | None, workers: int,
 
     if scheduler is not None and local_dask:
         _fail(InputError("--scheduler", "give either --scheduler ADDRESS or --dask (a local cluster), not both"))
-    started = time.perf_counter()
+    started, bar = time.perf_counter(), None
     try:
         loaded = load(sweep_file, samples)
         out = out if out is not None else Path("outputs") / "sweeps" / loaded.sweep.name
@@ -206,7 +206,8 @@ def sweep(sweep_file: Path, out: Path | None, samples: int | None, workers: int,
     except InputError as exc:
         _fail(exc)
     except Interrupted:
-        bar.close()
+        if bar is not None:
+            bar.close()
         click.echo("error: interrupted; finished shards are kept: continue with --resume", err=True)
         sys.exit(EXIT_INTERRUPTED)
     bar.close()

@@ -141,7 +141,7 @@ def _cell(value) -> str:
 
 
 def table_csv(rows: list[dict]) -> str:
-    return export._csv(list(rows[0]), [[_cell(v) for v in row.values()] for row in rows]) if rows else ""
+    return export.csv_text(list(rows[0]), [[_cell(v) for v in row.values()] for row in rows]) if rows else ""
 
 
 def markdown(fit: Fit, backtest: Fit, residuals: list[dict], parameters: list[dict], back: list[dict],

@@ -65,7 +65,8 @@ def number(value: float, digits: int = 1) -> str:
     return "0.0" if text in ("-0.0", "-0") else text
 
 
-def _csv(header: Iterable[str], rows: Iterable[Iterable]) -> str:
+def csv_text(header: Iterable[str], rows: Iterable[Iterable]) -> str:
+    """CSV text with a header row, \\n line ends (the one CSV writer of the output files)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
@@ -78,7 +79,7 @@ def yearly_csv(results: Results, run: int = 0) -> str:
     rows = []
     for i, year in enumerate(results.years):
         rows.append([int(year)] + [number(results.metrics[c][run, i], digits.get(c, 1)) for c in YEARLY_COLUMNS[1:]])
-    return _csv(YEARLY_COLUMNS, rows)
+    return csv_text(YEARLY_COLUMNS, rows)
 
 
 def occupations_csv(results: Results, run: int = 0) -> str:
@@ -86,7 +87,7 @@ def occupations_csv(results: Results, run: int = 0) -> str:
     for i, year in enumerate(results.years):
         for g, group in enumerate(OCCUPATIONS):
             rows.append([int(year), group] + [number(results.groups[c][run, i, g]) for c in OCCUPATION_COLUMNS[2:]])
-    return _csv(OCCUPATION_COLUMNS, rows)
+    return csv_text(OCCUPATION_COLUMNS, rows)
 
 
 def ledger_csv(results: Results, run: int = 0) -> str:
@@ -96,14 +97,14 @@ def ledger_csv(results: Results, run: int = 0) -> str:
             for item in results.items(stock):
                 unit = "persons" if item in ("opening", "closing") else "persons/year"
                 rows.append([int(year), stock, item, number(results.ledger[(stock, item)][run, i], 3), unit])
-    return _csv(LEDGER_COLUMNS, rows)
+    return csv_text(LEDGER_COLUMNS, rows)
 
 
 def kpis_csv(rows: list[dict]) -> str:
     """kpis.csv; with a `probability` column (share of draws meeting the target) when rows have one."""
     drawn = bool(rows) and "probability" in rows[0]
     extra = ("probability", "uncertain") if drawn else ()
-    return _csv(KPI_COLUMNS + extra, [[r["kpi"], r["year"], number(r["value"]), r["target"], str(r["met"]).lower()]
+    return csv_text(KPI_COLUMNS + extra, [[r["kpi"], r["year"], number(r["value"]), r["target"], str(r["met"]).lower()]
                                       + ([number(r["probability"], 4), "yes" if r["uncertain"] else "no"] if drawn else [])
                                       for r in rows])
 
@@ -116,7 +117,7 @@ def bands_csv(rows: list[list], central: dict[str, np.ndarray]) -> str:
     for year, metric, *values in rows:
         i = index[metric] = index.get(metric, -1) + 1
         out.append([year, metric, number(central[metric][i]), *(number(v) for v in values)])
-    return _csv(BAND_COLUMNS, out)
+    return csv_text(BAND_COLUMNS, out)
 
 
 def manifest_json(manifest: dict) -> str:
@@ -382,16 +383,16 @@ COMPARE_UNITS = {
 
 def compare_csv(rows: list[list]) -> str:
     """compare.csv from rows `scenario, year, metric, value, difference, unit`."""
-    return _csv(COMPARE_COLUMNS, [[s, y, m, number(v), number(d), u] for s, y, m, v, d, u in rows])
+    return csv_text(COMPARE_COLUMNS, [[s, y, m, number(v), number(d), u] for s, y, m, v, d, u in rows])
 
 
 def attribution_csv(rows: list[list]) -> str:
-    return _csv(ATTRIBUTION_COLUMNS, [[s, y, lever, number(c, 3)] for s, y, lever, c in rows])
+    return csv_text(ATTRIBUTION_COLUMNS, [[s, y, lever, number(c, 3)] for s, y, lever, c in rows])
 
 
 def compare_bands_csv(rows: list[list]) -> str:
-    return _csv(COMPARE_BAND_COLUMNS, [[s, y, m, *(number(v) for v in q), number(p, 4)] for s, y, m, *q, p in rows])
+    return csv_text(COMPARE_BAND_COLUMNS, [[s, y, m, *(number(v) for v in q), number(p, 4)] for s, y, m, *q, p in rows])
 
 
 def cost_effectiveness_csv(rows: list[list]) -> str:
-    return _csv(COST_COLUMNS, [[s, y, lever, number(c, 0), number(p), number(h, 0)] for s, y, lever, c, p, h in rows])
+    return csv_text(COST_COLUMNS, [[s, y, lever, number(c, 0), number(p), number(h, 0)] for s, y, lever, c, p, h in rows])

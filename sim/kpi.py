@@ -22,8 +22,7 @@ def evaluate(targets: dict[str, Target], results: Results, run: int = 0) -> list
             if index >= results.years.size or results.years[index] != year:
                 continue
             value = float(series[index])
-            met = not np.isnan(value) and (target.min is None or value >= target.min) and \
-                (target.max is None or value <= target.max)
+            met = bool(meets(target, np.array(value)))
             rows.append({"kpi": name, "year": year, "value": value, "target": describe(target), "met": met})
     return rows
 
@@ -40,13 +39,19 @@ def probabilities(targets: dict[str, Target], results: Results) -> dict[tuple[st
             if index >= results.years.size or results.years[index] != year:
                 continue
             value = results.metrics[target.metric][:, index]
-            met = ~np.isnan(value)
-            if target.min is not None:
-                met &= value >= target.min
-            if target.max is not None:
-                met &= value <= target.max
+            met = meets(target, value)
             out[(name, year)] = (float(met.mean()), bool(np.ptp(value) > 1e-9 * max(1.0, np.abs(value).max())))
     return out
+
+
+def meets(target: Target, value: np.ndarray) -> np.ndarray:
+    """Elementwise: the value is within the target's bound(s); NaN (undefined) never is."""
+    met = ~np.isnan(value)
+    if target.min is not None:
+        met &= value >= target.min
+    if target.max is not None:
+        met &= value <= target.max
+    return met
 
 
 def describe(target: Target) -> str:

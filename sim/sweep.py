@@ -65,7 +65,7 @@ def job(sweep: LoadedSweep, inputs: Inputs) -> Job:
 
 def evaluate(job: Job, start: int, stop: int) -> dict[str, np.ndarray]:
     """Columns of runs start..stop-1: run, the varied inputs, the outcomes, met.<target>."""
-    from sim import design, guard, uncertainty
+    from sim import design, guard, kpi, uncertainty
     from sim.engine import simulate
     from sim.params import build
 
@@ -94,13 +94,7 @@ def evaluate(job: Job, start: int, stop: int) -> dict[str, np.ndarray]:
     for name, target in sweep.targets.items():
         span = (years >= target.years[0]) & (years <= target.years[1])
         if span.any():
-            value = results.metrics[target.metric][:, span]
-            met = ~np.isnan(value)
-            if target.min is not None:
-                met &= value >= target.min
-            if target.max is not None:
-                met &= value <= target.max
-            columns[f"met.{name}"] = met.all(axis=1)
+            columns[f"met.{name}"] = kpi.meets(target, results.metrics[target.metric][:, span]).all(axis=1)
     return columns
 
 

@@ -12,7 +12,6 @@ DIR`; the same results give the same files.
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
@@ -51,14 +50,6 @@ COLUMN_UNITS = {
                      "shortage": "persons: its shortage in the year", "<lever path>": "its lever values",
                      "met.<target>": "whether it meets the base's target (the frontier does not require it)"},
 }
-
-
-def _csv(header, rows) -> str:
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return text.getvalue()
 
 
 def _g(value) -> str:
@@ -178,20 +169,21 @@ def write(sweep: LoadedSweep, inputs: Inputs, table, folder: Path, charts: bool 
     """Write the analysis files (and charts) into `folder`; returns their names. `table`: the
     results as a pyarrow Table or Columns."""
     outcomes = outcome_rows(sweep, table)
-    tables = {"outcomes.csv": _csv(OUTCOME_COLUMNS, outcomes)}
+    tables = {"outcomes.csv": export.csv_text(OUTCOME_COLUMNS, outcomes)}
     targets = target_rows(sweep, table)
     if targets:
-        tables["targets.csv"] = _csv(TARGET_COLUMNS, targets)
+        tables["targets.csv"] = export.csv_text(TARGET_COLUMNS, targets)
     sens = sensitivity_rows(sweep, table) if sweep.sweep.design == "saltelli" else []
     if sens:
-        tables["sensitivity.csv"] = _csv(SENSITIVITY_COLUMNS, sens)
+        tables["sensitivity.csv"] = export.csv_text(SENSITIVITY_COLUMNS, sens)
     front, base = [], {}
     if sweep.sweep.frontier is not None:
         base = base_run(sweep, inputs)
         front = frontier_rows(sweep, table, base)
-        tables["frontier.csv"] = _csv(frontier_header(sweep, table), front)
-    tables["columns.csv"] = _csv(("file", "column", "unit"), [["results.parquet", k, v] for k, v in sweep.units().items()]
-                                 + [[f, k, v] for f, units in COLUMN_UNITS.items() for k, v in units.items() if f in tables])
+        tables["frontier.csv"] = export.csv_text(frontier_header(sweep, table), front)
+    units = [["results.parquet", k, v] for k, v in sweep.units().items()]
+    units += [[f, k, v] for f, units_of in COLUMN_UNITS.items() for k, v in units_of.items() if f in tables]
+    tables["columns.csv"] = export.csv_text(("file", "column", "unit"), units)
     for name, text in tables.items():
         export.write_text(folder, name, text)
     drawn = []

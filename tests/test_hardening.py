@@ -42,6 +42,17 @@ def scenario(tmp_path) -> Path:
     return path
 
 
+def on_edited_calibration(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    """A copy of the baseline on a copy of the calibration in which `name` (a path below
+    calibration/) has `old` replaced by `new` once; returns the scenario's path."""
+    shutil.copytree(ROOT / "calibration", tmp_path / "calibration")
+    edited = tmp_path / "calibration" / name
+    edited.write_text(edited.read_text().replace(old, new, 1))
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(BASELINE.read_text().replace("../calibration/hk.yaml", str(tmp_path / "calibration" / "hk.yaml")))
+    return scenario
+
+
 @pytest.mark.parametrize("value", ["2025-02-30", "!!int abc", "!!float ''", "!!bool maybe", "9" * 5000])
 def test_values_yaml_cannot_build_are_located_errors(scenario, value):
     scenario.write_text(scenario.read_text().replace("seed: 2024", f"seed: {value}"))
@@ -52,11 +63,7 @@ def test_values_yaml_cannot_build_are_located_errors(scenario, value):
 
 
 def test_unbuildable_values_in_the_calibration_and_in_set(tmp_path):
-    shutil.copytree(ROOT / "calibration", tmp_path / "calibration")
-    hk = tmp_path / "calibration" / "hk.yaml"
-    hk.write_text(hk.read_text().replace("base_year: 2017", "base_year: !!int abc", 1))
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text(BASELINE.read_text().replace("../calibration/hk.yaml", str(hk)))
+    scenario = on_edited_calibration(tmp_path, "hk.yaml", "base_year: 2017", "base_year: !!int abc")
     assert "cannot be read as a value" in one_error_line(cli("validate", str(scenario)))
     assert "cannot be read" in one_error_line(cli("validate", str(BASELINE), "--set", "levers.talent.arrivals=!!int abc"))
 
@@ -340,11 +347,7 @@ def test_calibration_targets_that_crashed_calibrate(tmp_path, edit, words):
 
 
 def test_an_impossible_stock_in_the_data_is_refused(tmp_path):
-    shutil.copytree(ROOT / "calibration", tmp_path / "calibration")
-    flows = tmp_path / "calibration" / "data" / "flows.csv"
-    flows.write_text(flows.read_text().replace("2019,fdh_stock,,392700", "2019,fdh_stock,,39270000000"))
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text(BASELINE.read_text().replace("../calibration/hk.yaml", str(tmp_path / "calibration" / "hk.yaml")))
+    scenario = on_edited_calibration(tmp_path, "data/flows.csv", "2019,fdh_stock,,392700", "2019,fdh_stock,,39270000000")
     assert "flows.csv" in one_error_line(cli("validate", str(scenario)))
 
 
@@ -396,11 +399,7 @@ def test_counts_accept_exponent_notation():
 
 
 def test_negative_births_in_the_data_are_refused(tmp_path):
-    shutil.copytree(ROOT / "calibration", tmp_path / "calibration")
-    flows = tmp_path / "calibration" / "data" / "flows.csv"
-    flows.write_text(flows.read_text().replace("2019,births,,53300", "2019,births,,-53300"))
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text(BASELINE.read_text().replace("../calibration/hk.yaml", str(tmp_path / "calibration" / "hk.yaml")))
+    scenario = on_edited_calibration(tmp_path, "data/flows.csv", "2019,births,,53300", "2019,births,,-53300")
     assert "is negative" in one_error_line(cli("validate", str(scenario)))
 
 
