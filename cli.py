@@ -248,16 +248,19 @@ class _Progress:
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--no-charts", is_flag=True, help="Skip the charts.")
 def report(folder: Path, no_charts: bool) -> None:
-    """Rebuild the analysis and report of a sweep FOLDER from its results (same files as the sweep wrote).
+    """Rebuild the charts, report.md and report.html of a result FOLDER (a run, a comparison or a
+    sweep) from its own tables: the same files as the run wrote. A sweep's analysis tables are
+    recomputed from its results first (its sweep file and inputs must be unchanged).
 
     \b
     Example:
+      simulate report outputs/baseline
       simulate report outputs/sweeps/levers
     """
-    from sim import sweep as sweeps
+    from sim import report as reports
 
     try:
-        files = sweeps.report(folder, charts=not no_charts)
+        files = reports.rebuild(folder, charts=not no_charts)
     except InputError as exc:
         _fail(exc)
     click.echo(f"{len(files)} files written to {folder}/")

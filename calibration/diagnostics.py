@@ -14,7 +14,8 @@ import numpy as np
 
 from calibration import fit as fit_module
 from calibration.fit import WEIGHTS, Fit
-from sim import export
+from sim import export, report
+from sim.occupation import OCCUPATIONS
 
 TOLERANCES = {"population": 0.005, "census": 0.03, "population_2046": 0.02, "supply": 0.01, "requirement": 0.015,
               "shortage_2028": 0.10}
@@ -231,8 +232,15 @@ def write(folder: Path, fit: Fit, backtest: Fit, back: list[dict], free: dict, f
             modelled = fit_module.path(fit)
             estimates = {int(r["year"]): r["value"] for r in data.population_rows
                          if r["metric"] == "population" and r["chosen"] == "yes"}
-            drawn = (charts.calibration_fit(residuals, back, modelled.years, modelled.metrics["labour_force"][0], temp)
-                     + charts.official_paths(results, data.official, estimates, data.last_observed, temp))
+            canvas = charts.Canvas(temp, f"simulate calibrate, fitted {fitted_on} (calibration/hk.yaml); data: "
+                                         f"{report.DATA}.", data.last_observed)
+            at = int(np.searchsorted(results.years, 2028))
+            groups = ({g: float(results.groups["shortage"][0, at, k]) for k, g in enumerate(OCCUPATIONS)}
+                      if at < results.years.size else {})
+            drawn = [f for d in (charts.calibration_fit(residuals, back, modelled.years,
+                                                         modelled.metrics["labour_force"][0], canvas),
+                                 charts.official_paths(results.years, {k: v[0] for k, v in results.metrics.items()},
+                                                       groups, data.official, estimates, canvas)) for f in d.files]
         finally:
             charts.close_all()
         export.write_text(temp, "report.md", markdown(fit, backtest, residuals, parameters, back, fitted_on, drawn,

@@ -1,28 +1,118 @@
-"""Charts in one house style (matplotlib, Agg backend), each saved as PNG and SVG.
+"""Charts in one house style (matplotlib, Agg backend), each saved as PNG (200 dpi) and SVG.
 
-matplotlib is imported here only, and this module is imported only when charts are drawn, so
-`simulate validate` and `--no-charts` runs never pay for it. Every axis states its unit.
+Every chart states its finding in the title, gives units on both axes (thousand persons; HK$
+million for costs), ends with a source line, marks history apart from projection, and draws
+official figures and targets as labelled reference marks. A scenario has one colour, line
+style and marker on every chart of a run, a comparison and a sweep (`scenario_style`); colours
+are Okabe-Ito and Paul Tol's (readable for colour-blind readers) and every series also differs
+in line style, marker or hatch, so charts stay readable in greyscale.
+
+Chart functions take plain arrays (read back from a result folder by sim.report), never a
+model object, so a folder's charts can be redrawn from its tables. matplotlib is imported here
+only, and this module only when charts are drawn.
 """
 
 from __future__ import annotations
 
+import textwrap
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sim.occupation import LABELS, OCCUPATIONS
-from sim.results import Results
 
-COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#7f7f7f", "#d62728", "#17becf", "#bcbd22",
-           "#8c564b", "#e377c2", "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5")  # tab10 + tab20 tints: distinct
-FLOW_LABELS = {
-    "entry_at_15": "entry at 15", "deaths": "deaths", "resident_net_migration": "resident net migration",
-    "one_way_permits": "one-way permits", "naturalisation": "naturalised talents (as residents)",
-    "participation_change": "participation change (incl. retirement)", "talent_arrivals": "talent arrivals",
-    "talent_departures": "talent departures", "talent_naturalisation": "naturalised talents (leave talent stock)",
-    "imported_arrivals": "imported workers in", "contract_ends": "imported workers out (contract end)",
-    "retraining_activations": "retraining activations", "retraining_exits": "retraining exits",
+DPI = 200
+WIDTH = 7.5  # inches: 1,500 px at 200 dpi
+INK, MUTED, PAPER = "#222222", "#666666", "#ffffff"
+THOUSANDS = "thousand persons"
+
+SCENARIO_STYLES = {
+    "baseline": ("#222222", "-", "o"), "no_new_measures": ("#888888", (0, (1, 1.5)), "x"),
+    "talent_plus": ("#0072B2", "--", "s"), "retention_plus": ("#56B4E9", "-.", "^"),
+    "retraining_plus": ("#009E73", (0, (5, 1.5, 1, 1.5, 1, 1.5)), "D"), "importation_plus": ("#E69F00", ":", "v"),
+    "participation_plus": ("#CC79A7", (0, (8, 2)), "P"), "combined": ("#D55E00", "-", "*"),
 }
+"""Shipped scenarios: (colour, line style, marker), fixed on every chart (Okabe-Ito colours)."""
+OTHER_STYLES = (("#0072B2", "--", "s"), ("#D55E00", "-", "*"), ("#009E73", "-.", "D"), ("#CC79A7", ":", "P"),
+                ("#E69F00", (0, (8, 2)), "v"), ("#56B4E9", (0, (5, 1.5, 1, 1.5)), "^"), ("#000000", "-", "o"),
+                ("#888888", (0, (1, 1.5)), "x"))
+"""Styles for other scenario names, picked by a hash of the name (stable across charts)."""
+
+GROUP_STYLES = {"managers_professionals": ("#332288", "-", "o"), "skilled_technical": ("#117733", "--", "s"),
+                "service": ("#CC6677", "-.", "^"), "manual": ("#AA8800", ":", "D"), "other": ("#88CCEE", "-", "x")}
+"""Occupation groups (Paul Tol's muted colours; a line style and marker each)."""
+
+FLOW_CATEGORIES = (
+    ("participation change (incl. retirement)", ("participation_change",), "#CC6677", ""),
+    ("school leavers in, deaths out", ("entry_at_15", "deaths"), "#DDCC77", "//"),
+    ("residents' migration and one-way permits", ("resident_net_migration", "one_way_permits"), "#88CCEE", ".."),
+    ("talents (net of departures)", ("talent_arrivals", "talent_departures", "talent_naturalisation",
+                                     "naturalisation"), "#332288", "xx"),
+    ("imported workers (net)", ("imported_arrivals", "contract_ends"), "#117733", "\\\\"),
+    ("retraining (net)", ("retraining_activations", "retraining_exits"), "#AA4499", "--"),
+)
+"""The labour force's ledger items in a few readable categories: (label, items, colour, hatch).
+A talent who naturalises leaves the talent stock and joins the residents: both items sit in the
+talents' category, where they cancel."""
+
+PERCENTILES = "5th-95th percentile"
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """Where charts go and what every chart of a result shares."""
+
+    folder: Path
+    source: str                      # the source line under every chart
+    last_observed: int | None = None  # history up to this year (shaded)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A chart written as `stem`.png and `stem`.svg: its finding title and a one-line caption."""
+
+    stem: str
+    title: str
+    caption: str
+
+    @property
+    def files(self) -> list[str]:
+        return [f"{self.stem}.png", f"{self.stem}.svg"]
+
+
+def scenario_style(name: str) -> dict:
+    """Colour, line style and marker of scenario `name`: fixed for the shipped scenarios, else by
+    a hash of the name, so a scenario looks the same on every chart."""
+    colour, dashes, marker = SCENARIO_STYLES.get(name) or OTHER_STYLES[zlib.crc32(name.encode()) % len(OTHER_STYLES)]
+    return {"color": colour, "linestyle": dashes, "marker": marker}
+
+
+def scenario_styles(names: list[str]) -> dict[str, dict]:
+    """Styles of the scenarios of one chart: as `scenario_style`, except that an unshipped name whose
+    hashed style another scenario of the chart already has takes the next free one."""
+    styles = {n: scenario_style(n) for n in names if n in SCENARIO_STYLES}
+    taken = {s["color"] for s in styles.values()}
+    for name in names:
+        if name in styles:
+            continue
+        start = zlib.crc32(name.encode()) % len(OTHER_STYLES)
+        order = [OTHER_STYLES[(start + k) % len(OTHER_STYLES)] for k in range(len(OTHER_STYLES))]
+        colour, dashes, marker = next((s for s in order if s[0] not in taken), order[0])
+        styles[name] = {"color": colour, "linestyle": dashes, "marker": marker}
+        taken.add(colour)
+    return {n: styles[n] for n in names}
+
+
+def thousands(value: float) -> str:
+    """Persons rounded to the thousand, for titles: 251,182 -> '251,000'."""
+    return f"{round(value, -3):,.0f}"
+
+
+def millions(value: float) -> str:
+    """Persons in millions, for titles: 3,466,811 -> '3.47 million'."""
+    return f"{value / 1e6:.2f} million"
 
 
 def _pyplot():
@@ -31,376 +121,631 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"svg.hashsalt": "hk-labour-sim", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
-                         "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
-                         "figure.dpi": 100, "savefig.dpi": 110})
+    plt.rcParams.update({
+        "svg.hashsalt": "hk-labour-sim", "svg.fonttype": "none", "font.size": 9, "font.family": "DejaVu Sans",
+        "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+        "axes.titlesize": 9, "axes.titlelocation": "left", "axes.titlecolor": MUTED, "axes.edgecolor": MUTED,
+        "legend.frameon": False, "legend.fontsize": 7.5, "figure.dpi": 100, "savefig.dpi": DPI,
+        "figure.facecolor": PAPER, "hatch.linewidth": 0.6, "lines.markersize": 4,
+    })
     return plt
 
 
-def _save(fig, folder: Path, stem: str, year_axes=None) -> list[str]:
-    """Save PNG and SVG; the x axes in `year_axes` (default: all) get whole-year ticks."""
+def _figure(rows: int = 1, cols: int = 1, height: float = 4.0, width: float = WIDTH, **kw):
+    plt = _pyplot()
+    fig, axes = plt.subplots(rows, cols, figsize=(width, height), layout="constrained", squeeze=False, **kw)
+    return fig, axes
+
+
+def _finish(fig, canvas: Canvas, stem: str, title: str, caption: str, year_axes=None) -> Drawn:
+    """Title (the finding), source line, whole-year ticks on `year_axes` (default: all), then save
+    PNG and SVG (text kept as text; no dates, so the same data give the same bytes)."""
+    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
     for ax in fig.axes if year_axes is None else year_axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.tight_layout()
-    fig.savefig(folder / f"{stem}.png", metadata={"Software": None})
-    fig.savefig(folder / f"{stem}.svg", metadata={"Date": None, "Creator": None})
-    return [f"{stem}.png", f"{stem}.svg"]
+    width = fig.get_size_inches()[0]
+    fig.suptitle(textwrap.fill(title, int(width * 11)), x=0.01, ha="left", fontsize=11, fontweight="bold", color=INK)
+    fig.supxlabel(textwrap.fill("Source: " + canvas.source, int(width * 17)), x=0.01, ha="left", fontsize=6.5,
+                  color=MUTED)
+    fig.savefig(canvas.folder / f"{stem}.png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.12)
+    fig.savefig(canvas.folder / f"{stem}.svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight",
+                pad_inches=0.12)
+    plt.close(fig)
+    return Drawn(stem, title, caption)
 
 
-def labour_force(results: Results, observed: dict[int, float], last_observed: int, folder: Path,
-                 title: str) -> list[str]:
-    """Labour force (persons), modelled back-cast and projection, with the observed targets."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    years = results.years
-    lf = results.metrics["labour_force"][0] / 1e6
-    ax.plot(years, lf, color=COLOURS[0], lw=2, label="model (central run)")
+def _history(ax, first: int, canvas: Canvas) -> None:
+    """Shade the observed years (a legend entry says so) and mark where the projection starts."""
+    last = canvas.last_observed
+    if last is None or last < first:
+        return
+    ax.axvspan(first - 0.5, last + 0.5, color="#000000", alpha=0.06, lw=0, zorder=0,
+               label=f"history: observed data to {last}")
+    ax.axvline(last + 0.5, color=MUTED, lw=0.6, ls=(0, (2, 2)), zorder=1)
+
+
+def _legend_below(ax, ncols: int = 2) -> None:
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=ncols)
+
+
+def _zero(ax) -> None:
+    ax.axhline(0, color=INK, lw=0.8, zorder=1)
+
+
+def _refs(ax, points: dict[int, float], label: str, scale: float = 1e3, marker: str = "D") -> None:
+    """Official figures as labelled markers (each annotated with its value)."""
+    if not points:
+        return
+    xs, ys = list(points), [v / scale for v in points.values()]
+    ax.scatter(xs, ys, marker=marker, s=30, facecolor=PAPER, edgecolor=INK, lw=1.1, zorder=4, label=label)
+    for x, y in zip(xs, ys):
+        ax.annotate(f"{y:,.0f}", (x, y), xytext=(5, -2), textcoords="offset points", fontsize=6.5, color=INK,
+                    va="top")
+
+
+def _line(ax, years, values, style: dict, label: str, lw: float = 1.8, **extra) -> None:
+    ax.plot(years, values, lw=lw, label=label, markevery=_every(len(years)), **{**style, **extra})
+
+
+def _every(n: int) -> int:
+    return max(1, n // 8)
+
+
+# --- a run --------------------------------------------------------------------------------------
+
+def labour_force(canvas: Canvas, name: str, years, lf, requirement, observed: dict[int, float],
+                 official: dict[str, dict[int, float]]) -> Drawn:
+    """Labour force and requirement of the central run (persons), observed labour force and the
+    MP2023 supply and requirement as reference marks."""
+    fig, ((ax,),) = _figure()
+    style = scenario_style(name)
+    years = np.asarray(years)
+    _line(ax, years, lf / 1e3, style, f"{name}: labour force (supply)")
+    has_req = np.isfinite(requirement)
+    ax.plot(years[has_req], requirement[has_req] / 1e3, color=style["color"], lw=1.2, ls=(0, (4, 2)),
+            label=f"{name}: requirement")
+    ax.fill_between(years[has_req], lf[has_req] / 1e3, requirement[has_req] / 1e3,
+                    where=requirement[has_req] > lf[has_req], color=style["color"], alpha=0.10, lw=0,
+                    label="shortage (requirement above supply)")
     if observed:
-        ax.scatter(list(observed), np.array(list(observed.values())) / 1e6, color=COLOURS[1], zorder=3,
-                   label="observed (calibration targets)")
-    ax.axvspan(years[0], last_observed, color="grey", alpha=0.08, label="back-cast (history)")
-    ax.set(title=title, xlabel="year (mid-year)", ylabel="labour force excl. FDH (million persons)")
-    ax.legend(loc="best", frameon=False)
-    return _save(fig, folder, "labour_force")
+        ax.scatter(list(observed), np.array(list(observed.values())) / 1e3, s=22, facecolor="none",
+                   edgecolor=INK, lw=1.0, zorder=4, label="observed (C&SD, calibration targets)")
+    _refs(ax, official.get("supply", {}), "MP2023 supply")
+    _refs(ax, official.get("requirement", {}), "MP2023 requirement", marker="s")
+    _history(ax, int(years[0]), canvas)
+    ax.set(xlabel="year (mid-year)", ylabel=f"labour force excl. FDH ({THOUSANDS})")
+    ax.set_title("Labour force excluding foreign domestic helpers, and the requirement")
+    _legend_below(ax)
+    now = canvas.last_observed if canvas.last_observed in set(years.tolist()) else int(years[0])
+    i = int(np.searchsorted(years, now))
+    verb = "falls" if lf[-1] < lf[i] else "rises"
+    title = f"Labour force {verb} from {millions(lf[i])} in {now} to {millions(lf[-1])} in {int(years[-1])}"
+    return _finish(fig, canvas, "labour_force", title,
+                   "Solid: labour force of the central run; dashed: manpower requirement; circles: observed; "
+                   "white marks: MP2023. Shaded: history (data).")
 
 
-def shortage_by_occupation(results: Results, ranges: dict[str, tuple[float, float, int]], folder: Path,
-                           title: str) -> list[str]:
-    """Shortage by occupation group (persons; < 0 is a surplus), with published ranges."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    years = results.years
-    for g, group in enumerate(OCCUPATIONS):
-        ax.plot(years, results.groups["shortage"][0, :, g] / 1e3, color=COLOURS[g], lw=1.8, label=LABELS[group])
+def shortage(canvas: Canvas, name: str, years, values, official: dict[int, float], year: int = 2028) -> Drawn:
+    """Total shortage of the central run (persons; < 0 a surplus) with MP2023's shortage marked."""
+    fig, ((ax,),) = _figure()
+    years = np.asarray(years)
+    shown = np.isfinite(values)
+    _line(ax, years[shown], values[shown] / 1e3, scenario_style(name), f"{name}: shortage (central run)")
+    _refs(ax, official, "MP2023 shortage")
+    _zero(ax)
+    _history(ax, int(years[0]), canvas)
+    ax.set(xlabel="year (mid-year)", ylabel=f"shortage ({THOUSANDS}; < 0 surplus)")
+    ax.set_title("Manpower requirement minus labour force, all occupation groups")
+    _legend_below(ax)
+    title = _shortage_finding(years, values, official, year)
+    return _finish(fig, canvas, "shortage", title,
+                   "Shortage = requirement - supply over all groups (a surplus in one group offsets shortages in "
+                   "others); white diamonds: MP2023.")
+
+
+def _shortage_finding(years, values, official: dict[int, float], year: int) -> str:
+    at = {int(y): i for i, y in enumerate(years)}
+    if year not in at:
+        year = int(years[-1])
+    value = values[at[year]]
+    word = "Shortage reaches" if value > 0 else "Surplus of"
+    text = f"{word} {thousands(abs(value))} in {year}"
+    if year in official:
+        text += f" (MP2023: about {thousands(official[year])})"
+    peak = int(np.nanargmax(values))
+    if int(years[peak]) > year and values[peak] > max(value, 0) * 1.05:
+        text += f", {thousands(values[peak])} by {int(years[peak])}"
+    return text
+
+
+def shortage_by_occupation(canvas: Canvas, years, groups: dict[str, np.ndarray],
+                           ranges: dict[str, tuple[float, float, int]], year: int = 2028) -> Drawn:
+    """Shortage by occupation group (persons; < 0 a surplus), MP2023's published ranges as bars."""
+    fig, ((ax,),) = _figure()
+    years = np.asarray(years)
+    for group in OCCUPATIONS:
+        colour, dashes, marker = GROUP_STYLES[group]
+        shown = np.isfinite(groups[group])
+        _line(ax, years[shown], groups[group][shown] / 1e3, {"color": colour, "linestyle": dashes, "marker": marker},
+              LABELS[group], lw=1.5)
         if group in ranges:
-            lo, hi, year = ranges[group]
-            ax.errorbar([year], [(lo + hi) / 2e3], yerr=[[(hi - lo) / 2e3]], color=COLOURS[g], capsize=4, lw=1.2)
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set(title=title, xlabel="year (mid-year)", ylabel="shortage (thousand persons)")
-    ax.legend(loc="upper left", frameon=False, fontsize=8)
-    return _save(fig, folder, "shortage_by_occupation")
+            lo, hi, at = ranges[group]
+            ax.errorbar([at + 0.15], [(lo + hi) / 2e3], yerr=[[(hi - lo) / 2e3]], color=colour, capsize=4, lw=2,
+                        fmt="none")
+    ax.errorbar([], [], yerr=[], color=INK, capsize=4, lw=2, fmt="none", label="MP2023 range (2028)")
+    _zero(ax)
+    _history(ax, int(years[0]), canvas)
+    ax.set(xlabel="year (mid-year)", ylabel=f"shortage ({THOUSANDS}; < 0 surplus)")
+    ax.set_title("Shortage by occupation group")
+    _legend_below(ax, 3)
+    at = {int(y): i for i, y in enumerate(years)}
+    year = year if year in at else int(years[-1])
+    worst = max(OCCUPATIONS, key=lambda g: groups[g][at[year]])
+    title = f"{LABELS[worst].capitalize()} has the largest {year} shortage: {thousands(groups[worst][at[year]])}"
+    return _finish(fig, canvas, "shortage_by_occupation", title,
+                   "Lines: the central run by group; bars: MP2023's published 2028 ranges.")
 
 
-def labour_force_flows(results: Results, folder: Path, title: str) -> list[str]:
-    """Each year's flows into (> 0) and out of (< 0) the labour force, stacked, and the net change."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.4))
-    years = results.years[1:]
-    items = [i for i in results.items("labour_force") if i not in ("opening", "closing")]
-    pos = np.zeros(years.size)
-    neg = np.zeros(years.size)
-    for k, item in enumerate(items):
-        value = results.ledger[("labour_force", item)][0, 1:] / 1e3
+def labour_force_flows(canvas: Canvas, years, items: dict[str, np.ndarray], net) -> Drawn:
+    """Each year's flows into (> 0) and out of (< 0) the labour force in a few categories, stacked,
+    and the net change (persons a year)."""
+    fig, ((ax,),) = _figure(height=4.4)
+    years = np.asarray(years)
+    pos, neg = np.zeros(years.size), np.zeros(years.size)
+    known = {i for _, members, _, _ in FLOW_CATEGORIES for i in members}
+    categories = [*FLOW_CATEGORIES, ("other", tuple(i for i in items if i not in known), "#BBBBBB", "oo")]
+    sums = {}
+    for label, members, colour, hatch in categories:
+        present = [items[i] for i in members if i in items]
+        if not present:
+            continue
+        value = np.sum(present, axis=0) / 1e3
+        sums[label] = value
         base = np.where(value >= 0, pos, neg)
-        ax.bar(years, value, bottom=base, color=COLOURS[k % len(COLOURS)], width=0.75,
-               label=FLOW_LABELS.get(item, item))
+        ax.bar(years, value, bottom=base, color=colour, width=0.75, hatch=hatch, edgecolor="white", lw=0.3,
+               label=label)
         pos, neg = pos + np.maximum(value, 0), neg + np.minimum(value, 0)
-    net = (results.ledger[("labour_force", "closing")][0, 1:] - results.ledger[("labour_force", "opening")][0, 1:])
-    ax.plot(years, net / 1e3, color="black", marker="o", ms=3, lw=1.2, label="net change")
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set(title=title, xlabel="year (flows from the previous mid-year)",
-           ylabel="flow (thousand persons a year)")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=7)
-    return _save(fig, folder, "labour_force_flows")
+    ax.plot(years, net / 1e3, color=INK, marker="o", ms=3, lw=1.2, label="net change")
+    _zero(ax)
+    _history(ax, int(years[0]) if years.size else 0, canvas)
+    ax.set(xlabel="year (flows from the previous mid-year)", ylabel=f"flow ({THOUSANDS} a year)")
+    ax.set_title("Flows into (> 0) and out of (< 0) the labour force")
+    _legend_below(ax)
+    ahead = years > (canvas.last_observed or years[0] - 1)
+    if ahead.any():
+        biggest = min(sums, key=lambda k: sums[k][ahead].sum())
+        mean = net[ahead].mean()
+        title = (f"Labour force {'shrinks' if mean < 0 else 'grows'} by {abs(mean):,.0f} a year on average "
+                 f"{int(years[ahead][0])}-{int(years[-1])}; largest outflow: {biggest}")
+    else:
+        title = "Flows into and out of the labour force"
+    return _finish(fig, canvas, "labour_force_flows", title,
+                   "Bars: each year's flows by category (ledger.csv has every item); line: net change.")
 
 
-def close_all() -> None:
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-
-
-def calibration_fit(residuals: list[dict], backtest: list[dict], years: np.ndarray, labour: np.ndarray,
-                    folder: Path) -> list[str]:
-    """Fitted vs observed: the labour force path at the estimate (`labour`, persons, over `years`)
-    with the labour-force targets and the back-test."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    lf = [r for r in residuals if r["metric"] == "labour_force"]
-    last = max(r["year"] for r in lf)
-    shown = years <= last
-    ax.plot(years[shown], labour[shown] / 1e6, color=COLOURS[0], lw=1.5, label="model at the estimate")
-    ax.errorbar([r["year"] for r in lf], [r["observed"] / 1e6 for r in lf], yerr=[r["tolerance"] / 1e6 for r in lf],
-                fmt="s", color=COLOURS[1], capsize=3, label="observed ± tolerance")
-    chosen = [r for r in backtest if r["chosen"] == "yes"]
-    if chosen:
-        ax.plot([r["year"] for r in chosen], [r["projected"] / 1e6 for r in chosen], color=COLOURS[2],
-                marker="^", ls="--", lw=1.2, label="back-test projection")
-    ax.set(title="Labour force: fitted vs observed", xlabel="year (mid-year)",
-           ylabel="labour force excl. FDH (million persons)")
-    ax.legend(frameon=False, fontsize=8)
-    return _save(fig, folder, "fit")
-
-
-def official_paths(results: Results, official: list[dict], estimates: dict[int, float], last_observed: int,
-                   folder: Path) -> list[str]:
-    """The baseline beside the official paths: labour force and requirement with MP2023's supply and
-    requirement; population (incl. FDH) with C&SD's estimates and projection (low-high variants);
-    the 2028 shortage by group with MP2023's ranges. Persons."""
-    import textwrap
-
-    plt = _pyplot()
-    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4), gridspec_kw={"width_ratios": [3, 3, 2]})
-    years, m = results.years, results.metrics
-    rows = {r["metric"]: [] for r in official}
-    for r in official:
-        rows[r["metric"]].append(r)
-    for ax in (left, middle):
-        ax.axvspan(years[0], last_observed, color="grey", alpha=0.08, label="observed years")
-    left.plot(years, m["labour_force"][0] / 1e6, color=COLOURS[0], lw=2, label="model: labour force (supply)")
-    left.plot(years, m["requirement"][0] / 1e6, color=COLOURS[5], lw=2, label="model: requirement")
-    for metric, colour, label in (("supply", COLOURS[0], "MP2023 supply"), ("requirement", COLOURS[5],
-                                                                            "MP2023 requirement")):
-        pts = rows.get(metric, [])
-        left.scatter([r["year"] for r in pts], [r["value"] / 1e6 for r in pts], marker="D", color=colour,
-                     edgecolor="black", zorder=3, label=label)
-    left.set(title="Supply and requirement vs MP2023", xlabel="year (mid-year)", ylabel="million persons")
-    left.legend(frameon=False, fontsize=7, loc="upper left")
-    total = (m["population"][0] + m["fdh"][0]) / 1e6
-    middle.plot(years, total, color=COLOURS[2], lw=2, label="model: population + FDH")
-    middle.scatter(list(estimates), np.array(list(estimates.values())) / 1e6, color=COLOURS[1], s=14, zorder=3,
-                   label="C&SD mid-year estimates")
-    for r in rows.get("population", []):
-        middle.errorbar([r["year"]], [r["value"] / 1e6], yerr=[[(r["value"] - r["low"]) / 1e6],
-                                                             [(r["high"] - r["value"]) / 1e6]],
-                        fmt="D", color=COLOURS[3], capsize=4, label="C&SD projection (low-high variants)")
-    middle.set(title="Population vs C&SD", xlabel="year (mid-year)", ylabel="million persons (incl. FDH)")
-    middle.legend(frameon=False, fontsize=7, loc="lower right")
-    groups = [r for r in official if r["metric"].startswith("shortage_")]
-    at = int(np.searchsorted(years, groups[0]["year"])) if groups else None
-    x = np.arange(len(groups))
-    if groups and at < years.size:
-        model = [results.groups["shortage"][0, at, OCCUPATIONS.index(r["metric"].removeprefix("shortage_"))] / 1e3
-                 for r in groups]
-        right.bar(x, model, color=COLOURS[0], width=0.6, label="model")
-    right.errorbar(x, [r["value"] / 1e3 for r in groups], yerr=[[(r["value"] - r["low"]) / 1e3 for r in groups],
-                                                             [(r["high"] - r["value"]) / 1e3 for r in groups]],
-                   fmt="none", color=COLOURS[1], capsize=5, lw=2, label="MP2023 range")
-    names = [LABELS[r["metric"].removeprefix("shortage_")] for r in groups]
-    right.set_xticks(x, [textwrap.fill(name, 14, break_long_words=False) for name in names], fontsize=7)
-    right.set(title="Shortage by group, 2028", ylabel="shortage (thousand persons)")
-    right.legend(frameon=False, fontsize=7)
-    return _save(fig, folder, "official", year_axes=[left, middle])
+def targets(canvas: Canvas, rows: list[dict]) -> Drawn:
+    """Each target's value by year (persons) against its bound: solid bars meet it, hatched miss;
+    with draws, the share of draws meeting it is written on the bar."""
+    names = list(dict.fromkeys(r["kpi"] for r in rows))
+    fig, axes = _figure(1, len(names), height=3.4, sharey=False)
+    missed = []
+    for ax, kpi in zip(axes[0], names):
+        mine = [r for r in rows if r["kpi"] == kpi]
+        x = [r["year"] for r in mine]
+        value = np.array([r["value"] for r in mine]) / 1e3
+        colours = ["#0072B2" if r["met"] else "#D55E00" for r in mine]
+        ax.bar(x, value, color=colours, hatch=["" if r["met"] else "//" for r in mine], edgecolor="white", width=0.7)
+        for bound in {b for r in mine for b in r["bounds"]}:
+            ax.axhline(bound / 1e3, color=INK, lw=1, ls=(0, (4, 2)))
+            ax.annotate(f"target {bound:,.0f}", (0.0, bound / 1e3), xycoords=("axes fraction", "data"), xytext=(2, 2),
+                        textcoords="offset points", fontsize=6.5)
+        for xi, vi, r in zip(x, value, mine):
+            if "probability" in r:
+                ax.annotate(f"{r['probability']:.0%}", (xi, vi), xytext=(0, 2), textcoords="offset points",
+                            ha="center", fontsize=6.5)
+        ax.set_xticks(x, [str(v) for v in x])
+        ax.set_title(kpi.replace("_", " "))
+        ax.set(xlabel="year", ylabel=f"value ({THOUSANDS} or places)")
+        if not all(r["met"] for r in mine):
+            missed.append(kpi.replace("_", " "))
+    drawn = "probability" in rows[0]
+    if missed:
+        title = f"{len(names) - len(missed)} of {len(names)} targets met in every year: {', '.join(missed)} missed"
+    else:
+        title = f"All {len(names)} targets met in every year tracked"
+    return _finish(fig, canvas, "targets", title,
+                   "Bars: the central run's value (solid blue meets the target, hatched orange misses it); dashed: "
+                   "the target" + ("; % above a bar: share of draws meeting it." if drawn else "."), year_axes=[])
 
 
-def fan(results: Results, quantiles: np.ndarray, metric: str, folder: Path, title: str, ylabel: str) -> list[str]:
-    """Central run and the p05-p95 and p25-p75 bands of `metric` over the draws (persons).
+def fan(canvas: Canvas, name: str, metric: str, years, central, q, draws: int, label: str,
+        official: dict[int, float], year: int = 2028) -> Drawn:
+    """Central run and the p05-p95 and p25-p75 bands of `metric` over `draws` draws (persons).
 
-    quantiles: (5, Y) for p05, p25, p50, p75, p95.
-    """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    years = results.years
-    ax.fill_between(years, quantiles[0] / 1e3, quantiles[4] / 1e3, color=COLOURS[0], alpha=0.15, lw=0,
-                    label="5th-95th percentile")
-    ax.fill_between(years, quantiles[1] / 1e3, quantiles[3] / 1e3, color=COLOURS[0], alpha=0.3, lw=0,
+    q: (5, Y) for p05, p25, p50, p75, p95."""
+    fig, ((ax,),) = _figure()
+    style = scenario_style(name)
+    years = np.asarray(years)
+    shown = np.isfinite(central)
+    ax.fill_between(years[shown], q[0][shown] / 1e3, q[4][shown] / 1e3, color=style["color"], alpha=0.13, lw=0,
+                    label=f"{PERCENTILES} of {draws:,} draws")
+    ax.fill_between(years[shown], q[1][shown] / 1e3, q[3][shown] / 1e3, color=style["color"], alpha=0.28, lw=0,
                     label="25th-75th percentile")
-    ax.plot(years, results.metrics[metric][0] / 1e3, color=COLOURS[0], lw=2, label="central run")
-    ax.set(title=title, xlabel="year (mid-year)", ylabel=ylabel)
-    ax.legend(loc="best", frameon=False, fontsize=8)
-    return _save(fig, folder, f"{metric}_fan")
+    _line(ax, years[shown], central[shown] / 1e3, style, f"{name}: central run")
+    _refs(ax, official, "MP2023")
+    if metric == "shortage":
+        _zero(ax)
+    _history(ax, int(years[0]), canvas)
+    ax.set(xlabel="year (mid-year)", ylabel=label)
+    ax.set_title(f"{label.split(' (')[0].capitalize()}: central run and uncertainty over {draws:,} draws")
+    _legend_below(ax)
+    at = {int(y): i for i, y in enumerate(years)}
+    year = year if year in at else int(years[-1])
+    noun = "shortage" if metric == "shortage" else "labour force"
+    title = (f"90% of {draws:,} draws put the {year} {noun} between {thousands(q[0][at[year]])} and "
+             f"{thousands(q[4][at[year]])}")
+    return _finish(fig, canvas, f"{metric}_fan", title,
+                   f"Bands: percentiles over {draws:,} Monte Carlo draws of the uncertainties; line: the central "
+                   "run.")
 
 
-# --- comparisons ------------------------------------------------------------------------------
+# --- a comparison ---------------------------------------------------------------------------------
 
-SCENARIO_COLOURS = {"baseline": "#222222", "no_new_measures": "#888888", "talent_plus": "#0072B2",
-                    "retention_plus": "#56B4E9", "retraining_plus": "#009E73", "importation_plus": "#E69F00",
-                    "participation_plus": "#CC79A7", "combined": "#D55E00"}
-"""Okabe-Ito colours (readable for colour-blind readers) fixed for the shipped scenarios, so a
-scenario keeps its colour on every chart of every comparison."""
-OTHER_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#888888")
-LINE_STYLES = ("-", "--", "-.", ":")
-
-
-def scenario_styles(names: list[str]) -> dict[str, dict]:
-    """name -> {color, linestyle}: shipped names keep their colour; others take free ones in order;
-    line styles vary too, so lines stay apart in greyscale."""
-    used = {SCENARIO_COLOURS[n] for n in names if n in SCENARIO_COLOURS}
-    free = [c for c in OTHER_COLOURS if c not in used] or list(OTHER_COLOURS)
-    styles, k = {}, 0
-    for n, name in enumerate(names):
-        colour = SCENARIO_COLOURS.get(name)
-        if colour is None:
-            colour, k = free[k % len(free)], k + 1
-        styles[name] = {"color": colour, "linestyle": LINE_STYLES[n % len(LINE_STYLES)]}
-    return styles
-
-
-def comparison(result, folder: Path, year: int) -> list[str]:
-    """Every chart of a comparison (sim.comparison.Comparison); returns the files written."""
-    styles = scenario_styles([m.name for m in result.members])
-    files = compare_lines(result, styles, folder) + compare_groups(result, styles, folder)
-    files += compare_differences(result, styles, folder)
-    for name, a in result.attributions.items():
-        if a.levers:
-            files += waterfall(name, result.base.name, a, result.years, year, styles[name]["color"], folder)
-    return files
+def compare_lines(canvas: Canvas, years, series: dict[str, dict[str, np.ndarray]], base: str, year: int) -> Drawn:
+    """Labour force and shortage of every scenario (persons)."""
+    fig, axes = _figure(1, 2, height=4.2, width=10)
+    styles = scenario_styles(list(series))
+    years = np.asarray(years)
+    for ax, metric, label in ((axes[0][0], "labour_force", f"labour force excl. FDH ({THOUSANDS})"),
+                              (axes[0][1], "shortage", f"shortage ({THOUSANDS}; < 0 surplus)")):
+        for name, values in series.items():
+            shown = np.isfinite(values[metric])
+            _line(ax, years[shown], values[metric][shown] / 1e3, styles[name], name, lw=1.5)
+        _history(ax, int(years[0]), canvas)
+        ax.set(xlabel="year (mid-year)", ylabel=label)
+    _zero(axes[0][1])
+    axes[0][0].set_title("Labour force by scenario")
+    axes[0][1].set_title("Shortage by scenario")
+    _legend_below(axes[0][0], min(4, len(series) + 1))
+    at = int(np.searchsorted(years, year))
+    best = min(series, key=lambda n: series[n]["shortage"][at])
+    title = (f"{best} has the lowest {year} shortage: {thousands(series[best]['shortage'][at])}"
+             + ("" if best == base else f" against {base}'s {thousands(series[base]['shortage'][at])}"))
+    return _finish(fig, canvas, "compare_lines", title,
+                   "Each scenario's central run; the history (shaded) is the same data in every scenario.")
 
 
-def compare_lines(result, styles: dict, folder: Path) -> list[str]:
-    """Labour force and shortage of every scenario (thousand persons)."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    years = result.years
-    last = result.inputs.last_observed
-    for ax, metric, label in ((axes[0], "labour_force", "labour force excl. FDH (thousand persons)"),
-                              (axes[1], "shortage", "shortage (thousand persons; < 0 surplus)")):
-        for member in result.members:
-            ax.plot(years, member.results.metrics[metric][0] / 1e3, lw=1.8, label=member.name, **styles[member.name])
-        ax.axvspan(years[0], last, color="grey", alpha=0.08)
-        ax.set(xlabel="year (mid-year); shaded: history", ylabel=label)
-    axes[1].axhline(0, color="black", lw=0.8)
-    axes[0].set_title("Labour force by scenario")
-    axes[1].set_title("Shortage by scenario")
-    axes[1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
-    return _save(fig, folder, "compare_lines")
-
-
-def compare_groups(result, styles: dict, folder: Path) -> list[str]:
-    """Shortage by occupation group, scenarios side by side, in the key years and the horizon."""
-    from sim.comparison import KEY_YEARS
-
-    plt = _pyplot()
-    years = [int(y) for y in result.years]
-    shown = sorted({y for y in (*KEY_YEARS, years[-1]) if y in years and y > result.inputs.last_observed})
-    fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown) + 1.5, 3.8), sharey=True, squeeze=False)
-    width = 0.8 / len(result.members)
+def compare_groups(canvas: Canvas, shown: list[int], groups: dict[str, dict[int, np.ndarray]]) -> Drawn:
+    """Shortage by occupation group, scenarios side by side, in the key years (persons)."""
+    names = list(groups)
+    styles = scenario_styles(names)
+    fig, axes = _figure(1, len(shown), height=4.2, width=max(WIDTH, 2.6 * len(shown) + 1), sharey=True)
+    width = 0.8 / len(names)
     x = np.arange(len(OCCUPATIONS))
+    hatches = ("", "//", "..", "xx", "\\\\", "oo", "--", "++")
     for ax, year in zip(axes[0], shown):
-        i = years.index(year)
-        for n, member in enumerate(result.members):
-            ax.bar(x + (n - (len(result.members) - 1) / 2) * width, member.results.groups["shortage"][0, i] / 1e3,
-                   width, color=styles[member.name]["color"], label=member.name,
-                   hatch=("", "//", "..", "xx")[n % 4], edgecolor="white", lw=0.3)
-        ax.axhline(0, color="black", lw=0.8)
-        ax.set_xticks(x, [LABELS[g] for g in OCCUPATIONS], rotation=35, ha="right", fontsize=7)
+        for n, name in enumerate(names):
+            ax.bar(x + (n - (len(names) - 1) / 2) * width, groups[name][year] / 1e3, width,
+                   color=styles[name]["color"], label=name, hatch=hatches[n % len(hatches)], edgecolor="white", lw=0.3)
+        _zero(ax)
+        ax.set_xticks(x, [LABELS[g] for g in OCCUPATIONS], fontsize=6.5, rotation=30, ha="right")
         ax.set_title(str(year))
-    axes[0][0].set_ylabel("shortage (thousand persons; < 0 surplus)")
-    axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
-    return _save(fig, folder, "compare_shortage_by_group", year_axes=[])
+        ax.set_xlabel("occupation group")
+    axes[0][0].set_ylabel(f"shortage ({THOUSANDS}; < 0 surplus)")
+    axes[0][0].legend(loc="upper left", title="scenario", title_fontsize=7)
+    last = shown[-1]
+    worst = max(OCCUPATIONS, key=lambda g: max(groups[n][last][OCCUPATIONS.index(g)] for n in names))
+    title = f"{LABELS[worst].capitalize()} has the largest shortage by {last} in every scenario shown" \
+        if all(OCCUPATIONS[int(np.argmax(groups[n][last]))] == worst for n in names) else \
+        f"Shortage by occupation group in {', '.join(map(str, shown))}"
+    return _finish(fig, canvas, "compare_shortage_by_group", title,
+                   "Bars: each scenario's shortage by group in the key years (central runs).", year_axes=[])
 
 
-def compare_differences(result, styles: dict, folder: Path) -> list[str]:
-    """Each scenario's shortage minus the base's (thousand persons), with the paired 5-95% band of
-    the difference when there are draws."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    years = result.years
-    ahead = result.projected
-    for member in result.others:
-        diff = result.attributions[member.name].total
-        ax.plot(years[ahead], diff[ahead] / 1e3, lw=1.8, label=member.name, **styles[member.name])
-        drawn = result.differences.get(member.name)
-        if drawn is not None:
-            lo, hi = np.percentile(drawn["shortage"][:, ahead], (5, 95), axis=0)
-            ax.fill_between(years[ahead], lo / 1e3, hi / 1e3, color=styles[member.name]["color"], alpha=0.15, lw=0)
-    ax.axhline(0, color="black", lw=0.8)
-    note = f"\nbands: 5th-95th percentile of {result.draws:,} paired draws" if result.draws else ""
-    ax.set(title=f"Shortage minus {result.base.name}'s (< 0 closes the gap){note}", xlabel="year (mid-year)",
-           ylabel="difference (thousand persons)")
-    ax.legend(loc="best", frameon=False, fontsize=8)
-    return _save(fig, folder, "compare_differences")
+def compare_differences(canvas: Canvas, years, differences: dict[str, np.ndarray],
+                        bands: dict[str, tuple[np.ndarray, np.ndarray]], draws: int, base: str, year: int) -> Drawn:
+    """Each scenario's shortage minus the base's (persons), with the paired 5-95% band of the
+    difference when there are draws."""
+    fig, ((ax,),) = _figure()
+    styles = scenario_styles([base, *differences])
+    years = np.asarray(years)
+    for name, diff in differences.items():
+        _line(ax, years, diff / 1e3, styles[name], name, lw=1.5)
+        if name in bands:
+            lo, hi = bands[name]
+            ax.fill_between(years, lo / 1e3, hi / 1e3, color=styles[name]["color"], alpha=0.15, lw=0)
+    if bands:
+        ax.fill_between([], [], [], color=MUTED, alpha=0.2, lw=0, label=f"{PERCENTILES} of {draws:,} paired draws")
+    _zero(ax)
+    ax.set(xlabel="year (mid-year)", ylabel=f"change in shortage ({THOUSANDS})")
+    ax.set_title(f"Shortage minus {base}'s (< 0 closes the gap)")
+    _legend_below(ax, 3)
+    at = int(np.searchsorted(years, year))
+    best = min(differences, key=lambda n: differences[n][at])
+    change = differences[best][at]
+    title = (f"{best} {'closes' if change < 0 else 'adds'} {thousands(abs(change))} of the {year} shortage against "
+             f"{base}")
+    return _finish(fig, canvas, "compare_differences", title,
+                   f"Lines: each scenario's shortage minus {base}'s (central runs)"
+                   + (f"; bands: {PERCENTILES} of {draws:,} paired draws." if bands else "."))
 
 
-def waterfall(name: str, base: str, a, years: np.ndarray, year: int, colour: str, folder: Path) -> list[str]:
-    """The change in the year's shortage against the base, lever by lever (Shapley values), persons."""
-    plt = _pyplot()
-    i = int(np.searchsorted(years, year))
-    parts = a.contributions[:, i] / 1e3
-    labels = [lever.removeprefix("levers.").removeprefix("uncertainties.") for lever in a.levers]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 2.0))
+def waterfall(canvas: Canvas, name: str, base: str, year: int, levers: list[str], parts, total: float) -> Drawn:
+    """The change in the year's shortage against the base, lever by lever (Shapley values; persons)."""
+    labels = [lever.removeprefix("levers.").removeprefix("uncertainties.") for lever in levers]
+    fig, ((ax,),) = _figure(height=0.38 * len(labels) + 2.0)
+    colour = scenario_style(name)["color"]
+    parts = np.asarray(parts) / 1e3
     start = np.concatenate([[0.0], np.cumsum(parts)[:-1]])
-    ax.barh(range(len(parts)), parts, left=start, color=np.where(parts < 0, colour, "#999999"))
-    ax.barh([len(parts)], [a.total[i] / 1e3], color="black")
-    for n, (left, width) in enumerate(zip([*start, 0.0], [*parts, a.total[i] / 1e3])):
-        ax.annotate(f"{width:+,.1f}", (min(left, left + width), n), xytext=(-4, 0), textcoords="offset points",
+    ax.barh(range(len(parts)), parts, left=start, color=[colour if p < 0 else "#BBBBBB" for p in parts],
+            hatch=["" if p < 0 else "//" for p in parts], edgecolor="white")
+    ax.barh([len(parts)], [total / 1e3], color=INK)
+    for n, (left, width) in enumerate(zip([*start, 0.0], [*parts, total / 1e3])):
+        ax.annotate(f"{width * 1e3:+,.0f}", (min(left, left + width), n), xytext=(-4, 0), textcoords="offset points",
                     ha="right", va="center", fontsize=7)
-    ax.set_yticks(range(len(parts) + 1), [*labels, "total"], fontsize=8)
+    ax.set_yticks(range(len(parts) + 1), [*labels, "total"], fontsize=7.5)
     ax.invert_yaxis()
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set(title=f"{name} vs {base}: change in the {year} shortage by lever",
-           xlabel=f"change in the {year} shortage (thousand persons; < 0 closes the gap)", ylabel="lever")
-    return _save(fig, folder, f"attribution_{name}", year_axes=[])
+    ax.axvline(0, color=INK, lw=0.8)
+    ax.margins(x=0.25)
+    ax.set(xlabel=f"change in the {year} shortage ({THOUSANDS}; < 0 closes the gap)", ylabel="lever (key path)")
+    ax.set_title(f"{name} against {base}, {year}: Shapley share of each lever")
+    ax.grid(axis="y", visible=False)
+    k = int(np.argmin(parts)) if len(parts) else 0
+    title = (f"{name}: {labels[k]} closes most of the {year} gap ({thousands(-parts[k] * 1e3)} of "
+             f"{thousands(-total)})" if len(parts) and parts[k] < 0 and total < 0 else
+             f"{name} changes the {year} shortage by {total:+,.0f} against {base}")
+    return _finish(fig, canvas, f"attribution_{name}", title,
+                   "Bars: each lever's exact Shapley share of the change in the shortage; they add up to the total.",
+                   year_axes=[])
 
 
-# --- sweeps -----------------------------------------------------------------------------------
+def cost_effectiveness(canvas: Canvas, rows: list[dict], year: int) -> Drawn:
+    """Each costed lever's cost a year (HK$ million) against the shortage it closes (persons):
+    the slope of a point from the origin is HK$ per person closed."""
+    fig, ((ax,),) = _figure(height=4.2)
+    names = list(dict.fromkeys(r["scenario"] for r in rows))
+    styles = scenario_styles(names)
+    for k, r in enumerate(sorted(rows, key=lambda r: (r["closed"], r["cost"]))):
+        style = styles[r["scenario"]]
+        ax.scatter([r["closed"] / 1e3], [r["cost"] / 1e6], color=style["color"], marker=style["marker"], s=40,
+                   zorder=3, label=r["scenario"])
+        ax.annotate(".".join(r["lever"].split(".")[-2:]), (r["closed"] / 1e3, r["cost"] / 1e6),
+                    xytext=(5, (3, -9, 9)[k % 3]), textcoords="offset points", fontsize=6.5)
+    handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
+    ax.legend(handles.values(), handles.keys(), loc="upper right", title="scenario", title_fontsize=7)
+    _zero(ax)
+    ax.axvline(0, color=INK, lw=0.8)
+    ax.margins(x=0.35, y=0.2)
+    ax.set(xlabel=f"shortage closed in {year} ({THOUSANDS})", ylabel=f"cost of the measure in {year} (HK$ million)")
+    ax.set_title("Cost against shortage closed, each costed lever (< 0 cost: a revenue)")
+    useful = [r for r in rows if r["closed"] > 0 and np.isfinite(r["per_person"])]
+    if useful:
+        best = min(useful, key=lambda r: r["per_person"])
+        lever = best["lever"].removeprefix("levers.")
+        title = (f"Cheapest per person closed in {year}: {lever} ({best['scenario']}), HK${best['per_person']:,.0f} "
+                 "a person" if best["per_person"] >= 0 else
+                 f"{lever} ({best['scenario']}) closes the {year} gap and earns HK${-best['per_person']:,.0f} a "
+                 "person closed (levy revenue)")
+    else:
+        title = f"No costed lever closes any of the {year} shortage"
+    return _finish(fig, canvas, "cost_effectiveness", title,
+                   "Points: costed levers (unit_costs of the scenario file); uncosted levers are not shown.",
+                   year_axes=[])
+
+
+# --- a sweep -------------------------------------------------------------------------------------
 
 def _scaled(unit: str) -> tuple[float, str]:
     """Divisor and axis label for a sweep column's unit: thousand persons or HK$ million."""
     if unit.startswith("HK$"):
         return 1e6, "HK$ million"
     if unit.startswith("persons"):
-        return 1e3, "thousand " + unit.split(":")[0]
+        return 1e3, THOUSANDS + unit.split(":")[0].removeprefix("persons")
     return 1.0, unit.split(":")[0]
 
 
-def sweep_distributions(sweep, table, folder: Path) -> list[str]:
-    """A histogram of each outcome over the runs, the median marked."""
-    plt = _pyplot()
-    outcomes = sweep.outcomes
+def sweep_outcomes(canvas: Canvas, name: str, base: str, outcomes: list[tuple[str, np.ndarray, str]]) -> Drawn:
+    """A histogram of each outcome over the runs (its unit scaled), the median marked."""
     cols = min(3, len(outcomes))
     rows = (len(outcomes) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows + 0.4), squeeze=False)
-    units = sweep.units()
-    for ax, o in zip(axes.flat, outcomes):
-        div, label = _scaled(units[o.column])
-        x = table.column(o.column).to_numpy() / div
-        ax.hist(x, bins=50, color=COLOURS[0], alpha=0.8)
-        ax.axvline(np.median(x), color="black", lw=1, ls="--", label="median")
-        ax.set(title=o.column, xlabel=label, ylabel="runs")
+    fig, axes = _figure(rows, cols, height=2.7 * rows + 0.6, width=max(WIDTH, 3.4 * cols))
+    colour = scenario_style(base)["color"]
+    runs = outcomes[0][1].size
+    for ax, (column, values, unit) in zip(axes.flat, outcomes):
+        div, label = _scaled(unit)
+        x = values / div
+        ax.hist(x, bins=50, color=colour, alpha=0.75)
+        ax.axvline(np.median(x), color=INK, lw=1, ls=(0, (4, 2)), label="median")
+        ax.set_title(column)
+        ax.set(xlabel=label, ylabel="runs (count)")
     for ax in list(axes.flat)[len(outcomes):]:
         ax.set_visible(False)
-    fig.suptitle(f"Sweep {sweep.sweep.name}: outcomes over {sweep.runs:,} runs", fontsize=10)
-    return _save(fig, folder, "sweep_outcomes", year_axes=[])
+    axes[0][0].legend(loc="upper right")
+    column, values, unit = outcomes[0]
+    div, label = _scaled(unit)
+    lo, mid, hi = np.percentile(values, (5, 50, 95)) / div
+    title = (f"{column}: median {mid:,.0f} {label.split(' (')[0]} over {runs:,} runs of {name} "
+             f"(90% between {lo:,.0f} and {hi:,.0f})")
+    return _finish(fig, canvas, "sweep_outcomes", title,
+                   "Histograms: each outcome over the sweep's runs; dashed: the median.", year_axes=[])
 
 
-def sensitivity(sweep, rows: list[list], folder: Path) -> list[str]:
+def sensitivity(canvas: Canvas, rows: list[dict], inputs: list[str]) -> Drawn:
     """Sobol' first-order and total indices of each outcome, bars with their 95% intervals."""
-    plt = _pyplot()
-    outcomes = list(dict.fromkeys(r[0] for r in rows))
-    inputs = [a.column for a in sweep.axes]
-    fig, axes = plt.subplots(len(outcomes), 1, figsize=(7, 0.32 * len(inputs) * len(outcomes) + 1.2 * len(outcomes)),
-                             squeeze=False, sharex=True)  # one scale: indices compare across outcomes
+    outcomes = list(dict.fromkeys(r["outcome"] for r in rows))
+    fig, axes = _figure(len(outcomes), 1, height=0.3 * len(inputs) * len(outcomes) + 1.3 * len(outcomes) + 0.6,
+                        sharex=True)
     y = np.arange(len(inputs))
     for ax, outcome in zip(axes[:, 0], outcomes):
-        mine = [r for r in rows if r[0] == outcome]
-        for k, (offset, first, colour, label) in enumerate(((-0.2, 2, COLOURS[0], "first order"),
-                                                            (0.2, 5, COLOURS[1], "total"))):
-            value = np.array([float(r[first]) if r[first] != "" else np.nan for r in mine])
-            low = np.array([float(r[first + 1]) if r[first + 1] != "" else np.nan for r in mine])
-            high = np.array([float(r[first + 2]) if r[first + 2] != "" else np.nan for r in mine])
+        mine = {r["input"]: r for r in rows if r["outcome"] == outcome}
+        for k, (offset, key, colour, label) in enumerate(((-0.2, "first", "#0072B2", "first order"),
+                                                          (0.2, "total", "#E69F00", "total"))):
+            value = np.array([mine[i][key][0] for i in inputs])
+            low = np.array([mine[i][key][1] for i in inputs])
+            high = np.array([mine[i][key][2] for i in inputs])
             ax.barh(y + offset, value, 0.4, color=colour, label=label, hatch=("", "//")[k], edgecolor="white")
             ax.errorbar(value, y + offset, xerr=[np.maximum(value - low, 0), np.maximum(high - value, 0)],
-                        fmt="none", color="black", lw=0.8, capsize=2)
+                        fmt="none", color=INK, lw=0.8, capsize=2)
         ax.set_yticks(y, [c.removeprefix("levers.").removeprefix("uncertainties.") for c in inputs], fontsize=7)
         ax.invert_yaxis()
-        ax.set(title=f"What drives {outcome}", xlabel="Sobol' index (share of variance)")
+        ax.set_title(f"What drives {outcome}")
+        ax.set(xlabel="Sobol' index (share of the outcome's variance)", ylabel="input (key path)")
         ax.xaxis.set_tick_params(labelbottom=True)
-    axes[0, 0].legend(frameon=False, fontsize=7, loc="lower right")
-    return _save(fig, folder, "sensitivity", year_axes=[])
+        ax.grid(axis="y", visible=False)
+    axes[0, 0].legend(loc="lower right")
+    first = [r for r in rows if r["outcome"] == outcomes[0] and np.isfinite(r["first"][0])]
+    top = max(first, key=lambda r: r["first"][0]) if first else None
+    title = (f"{top['input'].removeprefix('levers.').removeprefix('uncertainties.')} drives "
+             f"{top['first'][0]:.0%} of the variance of {outcomes[0]}" if top else
+             f"Sensitivity of {outcomes[0]}")
+    return _finish(fig, canvas, "sensitivity", title,
+                   "Bars: Sobol' indices (first order: the input alone; total: with its interactions); whiskers: "
+                   "95% bootstrap intervals.", year_axes=[])
 
 
-def frontier(sweep, table, year: int, gap: float, folder: Path, shown: int = 20_000) -> list[str]:
-    """Every run's cumulative cost against its shortage in `year` (a sample of `shown` runs), the
-    Pareto front, and the shortage left by closing each share of the base's gap."""
+def frontier(canvas: Canvas, base: str, year: int, cost, short, gap: float, shares: list[float],
+             reached: dict[float, float], shown: int = 20_000) -> Drawn:
+    """Every run's cumulative cost (HK$) against its shortage in `year` (persons; a sample of
+    `shown` runs), the Pareto front, and the shortage left by closing each share of the base's gap.
+    `reached`: share -> the cheapest cost reaching it (NaN where no run does)."""
     from sim import frontier as front
 
-    plt = _pyplot()
-    cost = table.column(f"cumulative_cost[{year}]").to_numpy() / 1e6
-    short = table.column(f"shortage[{year}]").to_numpy() / 1e3
+    fig, ((ax,),) = _figure(height=4.4)
+    cost, short = np.asarray(cost) / 1e6, np.asarray(short) / 1e3
     step = max(1, cost.size // shown)
-    fig, ax = plt.subplots(figsize=(7, 4))
     ax.scatter(cost[::step], short[::step], s=3, color="#999999", alpha=0.4, lw=0,
                label=f"runs ({'every ' + str(step) + 'th of ' if step > 1 else ''}{cost.size:,})")
     best = front.pareto(cost, short)
-    ax.step(cost[best], short[best], where="post", color=COLOURS[5], lw=1.8, label="cheapest for each shortage")
-    for share in sweep.sweep.frontier.shares:
-        ax.axhline((1 - share) * gap / 1e3, color="black", lw=0.6, ls=":")
-        ax.annotate(f"{share:.0%} of gap closed", (1.0, (1 - share) * gap / 1e3), xycoords=("axes fraction", "data"),
-                    ha="right", va="bottom", fontsize=7)
-    ax.set(title=f"Cost and {year} shortage of lever mixes (base gap {gap / 1e3:,.0f}k)",
-           xlabel=f"cost of measures, cumulative to {year} (HK$ million)", ylabel=f"shortage {year} (thousand persons)")
-    ax.legend(frameon=False, fontsize=7, loc="upper right")
-    return _save(fig, folder, f"frontier_{year}", year_axes=[])
+    ax.step(cost[best], short[best], where="post", color=scenario_style(base)["color"], lw=1.8,
+            label="cheapest run for each shortage")
+    for share in shares:
+        ax.axhline((1 - share) * gap / 1e3, color=INK, lw=0.6, ls=":")
+        ax.annotate(f"{share:.0%} of {base}'s gap closed", (1.0, (1 - share) * gap / 1e3),
+                    xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=6.5)
+    ax.set(xlabel=f"cost of the measures, cumulative to {year} (HK$ million)",
+           ylabel=f"shortage in {year} ({THOUSANDS})")
+    ax.set_title(f"Cost and {year} shortage of every lever mix ({base}'s gap: {thousands(gap)})")
+    ax.legend(loc="upper right")
+    met = [s for s in shares if np.isfinite(reached.get(s, np.nan))]
+    if met:
+        s = max(met)
+        title = f"Closing {s:.0%} of the {year} gap costs at least HK${reached[s] / 1e6:,.0f} million to {year}"
+    else:
+        title = f"No run closes {min(shares):.0%} of the {year} gap"
+    return _finish(fig, canvas, f"frontier_{year}", title,
+                   "Points: runs; line: the cheapest run for each shortage (Pareto front); dotted: shares of the "
+                   "base's gap. Cost is to government only (levies count as revenue).", year_axes=[])
+
+
+def sweep_targets(canvas: Canvas, rows: list[dict], draws: bool) -> Drawn:
+    """The share of runs meeting each target in every year of its span."""
+    fig, ((ax,),) = _figure(height=0.45 * len(rows) + 1.8)
+    y = np.arange(len(rows))
+    share = np.array([r["share"] for r in rows])
+    ax.barh(y, share * 100, color="#0072B2", height=0.6)
+    for yi, s in zip(y, share):
+        ax.annotate(f"{s:.0%}", (s * 100, yi), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
+    ax.set_yticks(y, [f"{r['target'].replace('_', ' ')} ({r['years']})" for r in rows], fontsize=7.5)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 110)
+    ax.set(xlabel="runs meeting the target in every year (% of runs)", ylabel="target (years)")
+    ax.set_title("Target attainment " + ("(probability under the draws)" if draws else
+                                          "(share of the design's runs: not a forecast probability)"))
+    ax.grid(axis="y", visible=False)
+    low = min(rows, key=lambda r: r["share"])
+    title = f"{low['target'].replace('_', ' ')} is met in {low['share']:.0%} of runs, the fewest of {len(rows)} targets" \
+        if len(rows) > 1 else f"{low['target'].replace('_', ' ')} is met in {low['share']:.0%} of runs"
+    return _finish(fig, canvas, "targets", title, "Bars: share of the sweep's runs meeting each target of the base "
+                   "scenario in every year of its span.", year_axes=[])
+
+
+# --- calibration ---------------------------------------------------------------------------------
+
+def calibration_fit(residuals: list[dict], backtest: list[dict], years: np.ndarray, labour: np.ndarray,
+                    canvas: Canvas) -> Drawn:
+    """Fitted vs observed: the labour force path at the estimate (`labour`, persons, over `years`)
+    with the labour-force targets and the back-test."""
+    fig, ((ax,),) = _figure()
+    lf = [r for r in residuals if r["metric"] == "labour_force"]
+    last = max(r["year"] for r in lf)
+    shown = years <= last
+    ax.plot(years[shown], labour[shown] / 1e3, color=INK, lw=1.5, label="model at the estimate")
+    ax.errorbar([r["year"] for r in lf], [r["observed"] / 1e3 for r in lf], yerr=[r["tolerance"] / 1e3 for r in lf],
+                fmt="s", color="#D55E00", capsize=3, label="observed ± tolerance")
+    chosen = [r for r in backtest if r["chosen"] == "yes"]
+    if chosen:
+        ax.plot([r["year"] for r in chosen], [r["projected"] / 1e3 for r in chosen], color="#0072B2",
+                marker="^", ls="--", lw=1.2, label="back-test projection")
+    ax.set(xlabel="year (mid-year)", ylabel=f"labour force excl. FDH ({THOUSANDS})")
+    ax.set_title("Labour force: fitted against observed")
+    ax.legend(fontsize=8)
+    worst = max(lf, key=lambda r: abs(r["observed"] - _near(years, labour, r["year"])))
+    miss = _near(years, labour, worst["year"]) - worst["observed"]
+    title = f"The fit is within {thousands(abs(miss))} persons of every observed labour force (largest miss {worst['year']})"
+    return _finish(fig, canvas, "fit", title, "Line: the model at the estimate; squares: targets with tolerance; "
+                   "triangles: the back-test.")
+
+
+def _near(years, values, year) -> float:
+    return float(values[int(np.searchsorted(years, year))])
+
+
+def official_paths(years, metrics: dict[str, np.ndarray], groups_2028: dict[str, float], official: list[dict],
+                   estimates: dict[int, float], canvas: Canvas) -> Drawn:
+    """The baseline beside the official paths: labour force and requirement with MP2023's supply and
+    requirement; population (incl. FDH) with C&SD's estimates and projection (low-high variants);
+    the 2028 shortage by group with MP2023's ranges. Persons."""
+    fig, axes = _figure(1, 3, height=4.2, width=13, gridspec_kw={"width_ratios": [3, 3, 2]})
+    left, middle, right = axes[0]
+    rows: dict[str, list] = {}
+    for r in official:
+        rows.setdefault(r["metric"], []).append(r)
+    style = scenario_style("baseline")
+    _line(left, years, metrics["labour_force"] / 1e3, style, "model: labour force (supply)")
+    left.plot(years, metrics["requirement"] / 1e3, color=style["color"], ls=(0, (4, 2)), lw=1.2,
+              label="model: requirement")
+    _refs(left, {r["year"]: r["value"] for r in rows.get("supply", [])}, "MP2023 supply")
+    _refs(left, {r["year"]: r["value"] for r in rows.get("requirement", [])}, "MP2023 requirement", marker="s")
+    left.set(xlabel="year (mid-year)", ylabel=THOUSANDS)
+    left.set_title("Supply and requirement against MP2023")
+    left.legend(fontsize=7, loc="upper left")
+    total = (metrics["population"] + metrics["fdh"]) / 1e3
+    _line(middle, years, total, style, "model: population + FDH")
+    middle.scatter(list(estimates), np.array(list(estimates.values())) / 1e3, facecolor="none", edgecolor=INK, s=14,
+                   zorder=3, label="C&SD mid-year estimates")
+    for r in rows.get("population", []):
+        middle.errorbar([r["year"]], [r["value"] / 1e3], yerr=[[(r["value"] - r["low"]) / 1e3],
+                                                             [(r["high"] - r["value"]) / 1e3]],
+                        fmt="D", color="#0072B2", capsize=4, label="C&SD projection (low-high variants)")
+    middle.set(xlabel="year (mid-year)", ylabel=f"{THOUSANDS} (incl. FDH)")
+    middle.set_title("Population against C&SD")
+    middle.legend(fontsize=7, loc="lower right")
+    for ax in (left, middle):
+        _history(ax, int(years[0]), canvas)
+    groups = [r for r in official if r["metric"].startswith("shortage_")]
+    x = np.arange(len(groups))
+    model = [groups_2028.get(r["metric"].removeprefix("shortage_"), np.nan) / 1e3 for r in groups]
+    right.bar(x, model, color=MUTED, width=0.6, label="model")
+    right.errorbar(x, [r["value"] / 1e3 for r in groups], yerr=[[(r["value"] - r["low"]) / 1e3 for r in groups],
+                                                             [(r["high"] - r["value"]) / 1e3 for r in groups]],
+                   fmt="none", color="#D55E00", capsize=5, lw=2, label="MP2023 range")
+    names = [LABELS[r["metric"].removeprefix("shortage_")] for r in groups]
+    right.set_xticks(x, [textwrap.fill(name, 14, break_long_words=False) for name in names], fontsize=7)
+    right.set(xlabel="occupation group", ylabel=f"shortage ({THOUSANDS})")
+    right.set_title("Shortage by group, 2028")
+    right.legend(fontsize=7)
+    req = {r["year"]: r["value"] for r in rows.get("supply", [])}
+    at = {int(y): i for i, y in enumerate(years)}
+    gaps = [abs(metrics["labour_force"][at[y]] - v) for y, v in req.items() if y in at]
+    title = ("The baseline's supply is within " + thousands(max(gaps)) + " persons of MP2023's" if gaps else
+             "The baseline beside the official paths")
+    return _finish(fig, canvas, "official", title, "Model against MP2023 and C&SD.", year_axes=[left, middle])
+
+
+def close_all() -> None:
+    """Close every figure (after a failure part-way through a chart)."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -57,6 +57,13 @@ COLUMN_UNITS = {
 }
 
 
+REFERENCE_COLUMNS = ("kind", "metric", "year", "value", "low", "high", "source")
+REFERENCE_UNITS = {"kind": "observed (a calibration target) or official (a published projection)",
+                   "metric": "labour_force, supply, requirement, shortage, shortage_<group>, population, ...",
+                   "year": "calendar year", "value": "persons", "low": "persons: low end of a published range",
+                   "high": "persons: high end of a published range", "source": "where the figure was published"}
+
+
 def number(value: float, digits: int = 1) -> str:
     """Fixed-precision text for a CSV cell; empty for NaN (a flow of the start year)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -118,6 +125,22 @@ def bands_csv(rows: list[list], central: dict[str, np.ndarray]) -> str:
         i = index[metric] = index.get(metric, -1) + 1
         out.append([year, metric, number(central[metric][i]), *(number(v) for v in values)])
     return csv_text(BAND_COLUMNS, out)
+
+
+def references_csv(targets: list[dict], official: list[dict]) -> str:
+    """references.csv: the observed labour force (the chosen calibration targets) and the official
+    projections (calibration/data/official.csv) that the charts draw as reference marks; persons."""
+    rows = [["observed", r["metric"], int(r["year"]), number(r["value"], 0), "", "", r["source"]]
+            for r in targets if r["metric"] == "labour_force" and r["chosen"] == "yes"]
+    rows += [["official", r["metric"], int(r["year"]), number(r["value"], 0), number(r.get("low"), 0),
+              number(r.get("high"), 0), r["source"]] for r in official]
+    return csv_text(REFERENCE_COLUMNS, rows)
+
+
+def calibration_record(inputs, file: str) -> dict:
+    """What a manifest records of the calibration (for the report's source line and history)."""
+    return {"file": file, "fitted_on": (inputs.fit or {}).get("fitted_on"), "last_observed_year": inputs.last_observed,
+            "demand_base_year": inputs.demand_base_year}
 
 
 def manifest_json(manifest: dict) -> str:

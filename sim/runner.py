@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim import __version__, export, guard, kpi, report, uncertainty
+from sim import __version__, assumptions, export, guard, kpi, report, uncertainty
 from sim.engine import simulate
 from sim.errors import InputError
 from sim.inputs import Inputs, file_hash
@@ -63,31 +63,26 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
                 for r in rows]
     now_year = min(inputs.last_observed, int(results.years[-1]))
     capped = migration_capped(results)
-    headline = {"now_year": now_year, "migration_capped": capped}
     out = Path(out) if out is not None else Path("outputs") / scenario.name
     with export.staged(out, marker="manifest.json", tool="simulate run") as folder:
         files = {"yearly.csv": export.yearly_csv(results), "occupations.csv": export.occupations_csv(results),
                  "ledger.csv": export.ledger_csv(results), "kpis.csv": export.kpis_csv(rows)}
         if spread is not None:
             files["bands.csv"] = export.bands_csv(spread, {k: v[0] for k, v in uncertainty.band_series(results).items()})
-        for name, text in files.items():
-            export.write_text(folder, name, text)
-        drawn = _charts(results, inputs, folder, scenario.name, spread) if charts else []
-        export.write_text(folder, "report.md",
-                          report.markdown(scenario.name, scenario.description, results, rows, headline, drawn))
-        names = sorted([*files, *drawn, "report.md", "manifest.json"])
+        files |= _context_tables([loaded], inputs)
         manifest = {
             "tool": "simulate run", "scenario": scenario.name, "version": __version__,
             "seed": seed, "draws": draws,
             "resolved_scenario": resolved(scenario),
+            "calibration": export.calibration_record(inputs, _shown(inputs.files[0])),
             "inputs": {_shown(p): file_hash(p) for p in (*loaded.files, *inputs.files)},
             "started": started.isoformat(timespec="seconds"),
             "duration_seconds": round(time.perf_counter() - clock, 3),
             "ledger_max_gap_persons": float(np.nanmax(results.ledger_gap())),  # closing - opening - flows
             "migration_capped_persons": capped,  # emigration asked for beyond the residents there
-            "files": names, "units": export.COLUMN_UNITS,
+            "files": [], "units": export.COLUMN_UNITS | CONTEXT_UNITS,
         }
-        export.write_text(folder, "manifest.json", export.manifest_json(manifest))
+        names = _with_report(folder, files, manifest, charts)
     lf = results.metrics["labour_force"][0]
     at = {int(y): i for i, y in enumerate(results.years)}
     return Summary(name=scenario.name, out=out, now_year=now_year, labour_force_now=float(lf[at[now_year]]),
@@ -142,32 +137,28 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _quantiles(spread: list[list], metric: str) -> np.ndarray:
-    """(5, Y) percentiles of `metric` from bands rows."""
-    return np.array([row[2:] for row in spread if row[1] == metric]).T
+CONTEXT_UNITS = {"references.csv": export.REFERENCE_UNITS, "assumptions.csv": assumptions.UNITS}
 
 
-def _charts(results: Results, inputs: Inputs, folder: Path, name: str, spread: list[list] | None) -> list[str]:
-    from sim import charts
+def _context_tables(members: list[Loaded], inputs: Inputs) -> dict[str, str]:
+    """references.csv (official figures and observations the charts mark) and assumptions.csv
+    (every assumption with its source), so the report needs nothing outside the folder."""
+    rows = [r for loaded in members for r in assumptions.rows(loaded, _shown)]
+    rows += assumptions.calibration_rows(inputs.files[0], _shown)
+    return {"references.csv": export.references_csv(inputs.targets, inputs.official),
+            "assumptions.csv": export.csv_text(assumptions.COLUMNS, rows)}
 
-    observed = {int(r["year"]): r["value"] for r in inputs.targets
-                if r["metric"] == "labour_force" and r["chosen"] == "yes"}
-    ranges = {r["metric"].removeprefix("shortage_"): (r["value"] - r["tolerance"], r["value"] + r["tolerance"],
-                                                      r["year"])
-              for r in inputs.targets if r["metric"].startswith("shortage_")}
-    last = inputs.last_observed
-    try:
-        return (charts.labour_force(results, observed, last, folder, f"{name}: local labour force")
-                + charts.shortage_by_occupation(results, ranges, folder, f"{name}: shortage by occupation group")
-                + charts.labour_force_flows(results, folder, f"{name}: flows in and out of the labour force")
-                + ([] if spread is None else
-                   charts.fan(results, _quantiles(spread, "labour_force"), "labour_force", folder,
-                              f"{name}: labour force, central run and uncertainty",
-                              "labour force excl. FDH (thousand persons)")
-                   + charts.fan(results, _quantiles(spread, "shortage"), "shortage", folder,
-                                f"{name}: shortage, central run and uncertainty", "shortage (thousand persons)")))
-    finally:
-        charts.close_all()
+
+def _with_report(folder: Path, files: dict[str, str], manifest: dict, charts: bool) -> list[str]:
+    """Write the tables and the manifest, then the report drawn from them (sim.report), then the
+    manifest again listing everything; returns the names written."""
+    for name, text in files.items():
+        export.write_text(folder, name, text)
+    export.write_text(folder, "manifest.json", export.manifest_json({**manifest, "files": sorted([*files,
+                                                                                               "manifest.json"])}))
+    names = sorted([*files, *report.write(folder, charts=charts), "manifest.json"])
+    export.write_text(folder, "manifest.json", export.manifest_json({**manifest, "files": names}))
+    return names
 
 
 @dataclass(frozen=True)
@@ -235,33 +226,21 @@ def compare(scenarios: list[Loaded], base: Loaded, out: Path | None = None, draw
                  "cost_effectiveness.csv": export.cost_effectiveness_csv(costs)}
         if draws > 0:
             files["compare_bands.csv"] = export.compare_bands_csv(spread)
-        for file, text in files.items():
-            export.write_text(folder, file, text)
-        drawn = _compare_charts(result, folder, year) if charts else []
-        export.write_text(folder, "report.md", report.compare_markdown(result, year, spread, costs, drawn))
-        names = sorted([*files, *drawn, "report.md", "manifest.json"])
+        files |= _context_tables([m.loaded for m in result.members], inputs)
         manifest = {
             "tool": "simulate compare", "comparison": name, "base": base.scenario.name,
             "scenarios": [m.name for m in result.members],
             "version": __version__, "seed": result.seed, "draws": draws, "year": year,
             "resolved_scenarios": {m.name: resolved(m.loaded.scenario) for m in result.members},
+            "calibration": export.calibration_record(inputs, _shown(inputs.files[0])),
             "inputs": {_shown(p): file_hash(p) for p in dict.fromkeys(
                 [*(f for m in result.members for f in m.loaded.files), *inputs.files])},
             "started": started.isoformat(timespec="seconds"),
             "duration_seconds": round(time.perf_counter() - clock, 3),
-            "files": names, "units": export.COMPARE_UNITS,
+            "files": [], "units": export.COMPARE_UNITS | CONTEXT_UNITS,
         }
-        export.write_text(folder, "manifest.json", export.manifest_json(manifest))
+        names = _with_report(folder, files, manifest, charts)
     below = {(r[0], r[1]): r[-1] for r in spread if r[2] == "shortage"}
     changes = tuple((m.name, float(result.attributions[m.name].total[at[year]]), below.get((m.name, year)))
                     for m in result.others)
     return CompareSummary(out=out, base=base.scenario.name, year=year, changes=changes, files=tuple(names))
-
-
-def _compare_charts(result, folder: Path, year: int) -> list[str]:
-    from sim import charts
-
-    try:
-        return charts.comparison(result, folder, year)
-    finally:
-        charts.close_all()

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim import __version__, export
+from sim import __version__, export, report
 from sim.errors import InputError
 from sim.inputs import Inputs
 from sim.sweepfile import CSV_RUNS, LoadedSweep, from_mapping
@@ -366,11 +366,13 @@ def write(spec, out: str | Path, *, samples: int | None = None, workers: int = 1
         with export.staged(out, marker="manifest.json", tool=TOOL, lock=False) as folder:
             _merge(partial, plan, folder, units)
             files = ["results.parquet", *sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(folder / "results.parquet"),
-                                                             folder, charts=charts)]
+                                                             folder)]
             if write_csv:
                 export.write_text(folder, "results.csv", sweepanalysis.results_csv(_read(folder)))
                 files.append("results.csv")
-            export.write_text(folder, "manifest.json", export.manifest_json(manifest(sweep, digest, files, units)))
+            export.write_text(folder, "manifest.json", export.manifest_json(manifest(sweep, digest, files, units, inputs)))
+            files += report.write(folder, charts=charts)  # drawn from the tables just written
+            export.write_text(folder, "manifest.json", export.manifest_json(manifest(sweep, digest, files, units, inputs)))
         shutil.rmtree(partial, ignore_errors=True)
         return out
 
@@ -421,7 +423,7 @@ def _read(folder: Path):
     return pq.read_table(folder / "results.parquet")
 
 
-def manifest(sweep: LoadedSweep, digest: str, files: list[str], units: dict[str, str]) -> dict:
+def manifest(sweep: LoadedSweep, digest: str, files: list[str], units: dict[str, str], inputs: Inputs) -> dict:
     """What the folder holds and what made it: the same for the same sweep whatever the executor
     or the working folder (no times, no worker counts, no shard size; absolute paths)."""
     from sim.inputs import file_hash
@@ -432,16 +434,16 @@ def manifest(sweep: LoadedSweep, digest: str, files: list[str], units: dict[str,
             "sweep_file": sweep.sweep.model_dump(mode="json", by_alias=True), "samples_option": sweep.samples,
             "runs": sweep.runs, "seed": sweep.seed,
             "design": sweep.sweep.design, "base_scenario": resolved(sweep.base.scenario),
+            "calibration": export.calibration_record(inputs, str(Path(inputs.files[0]).resolve())),
             "inputs": {str(Path(p).resolve()): file_hash(p) for p in (sweep.path, *sweep.base.files)},
             "files": sorted([*files, "manifest.json"]), "columns": units}
 
 
-def report(folder: str | Path, charts: bool = True) -> list[str]:
-    """Rewrite the analysis, charts, report and manifest of a finished sweep folder from its
-    results.parquet (the same bytes the sweep wrote, given the same sweep file and inputs).
-    Each file is replaced on its own, atomically; files the folder's manifest does not list
-    (the user's) are left alone, and listed ones no longer written (charts, with --no-charts)
-    are removed."""
+def reanalyse(folder: str | Path) -> list[str]:
+    """Rewrite the analysis tables and manifest of a finished sweep folder from its results.parquet
+    (the same bytes the sweep wrote, given the same sweep file and inputs); sim.report then
+    redraws the charts and report from them. Each file is replaced on its own, atomically; files
+    the folder's manifest does not list (the user's) are left alone. Returns the names written."""
     import tempfile
 
     from sim import sweepanalysis
@@ -466,15 +468,12 @@ def report(folder: str | Path, charts: bool = True) -> list[str]:
     except OSError as exc:
         raise InputError(folder, f"cannot write into the folder ({exc.strerror})") from None
     try:
-        files = sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(folder / "results.parquet"), temp,
-                                    charts=charts)
-        names = sorted([*kept, *files, "manifest.json"])
-        export.write_text(temp, "manifest.json", export.manifest_json(manifest(sweep, digest, [*kept, *files], units)))
+        files = sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(folder / "results.parquet"), temp)
+        listed = [f for f in written.get("files", []) if f not in (*files, *kept, "manifest.json")]  # the report's, for now
+        export.write_text(temp, "manifest.json",
+                          export.manifest_json(manifest(sweep, digest, [*kept, *files, *listed], units, inputs)))
         for name in [*files, "manifest.json"]:  # the manifest last: it lists the complete set
             os.replace(temp / name, folder / name)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
-    for name in set(written.get("files", [])) - set(names):
-        if "/" not in name and name not in ("manifest.json",):
-            (folder / name).unlink(missing_ok=True)
-    return names
+    return [*kept, *files]

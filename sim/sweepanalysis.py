@@ -165,9 +165,9 @@ def frontier_header(sweep: LoadedSweep, table) -> tuple[str, ...]:
                                                                             if c.startswith("met."))
 
 
-def write(sweep: LoadedSweep, inputs: Inputs, table, folder: Path, charts: bool = True) -> list[str]:
-    """Write the analysis files (and charts) into `folder`; returns their names. `table`: the
-    results as a pyarrow Table or Columns."""
+def write(sweep: LoadedSweep, inputs: Inputs, table, folder: Path) -> list[str]:
+    """Write the analysis tables into `folder`; returns their names (the charts and report come
+    from sim.report, drawn from these). `table`: the results as a pyarrow Table or Columns."""
     outcomes = outcome_rows(sweep, table)
     tables = {"outcomes.csv": export.csv_text(OUTCOME_COLUMNS, outcomes)}
     targets = target_rows(sweep, table)
@@ -186,70 +186,4 @@ def write(sweep: LoadedSweep, inputs: Inputs, table, folder: Path, charts: bool 
     tables["columns.csv"] = export.csv_text(("file", "column", "unit"), units)
     for name, text in tables.items():
         export.write_text(folder, name, text)
-    drawn = []
-    if charts:
-        from sim import charts as chart
-
-        drawn += chart.sweep_distributions(sweep, table, folder)
-        if sens:
-            drawn += chart.sensitivity(sweep, sens, folder)
-        for year, (gap, _) in base.items():
-            if gap > 0:
-                drawn += chart.frontier(sweep, table, year, gap, folder)
-        chart.close_all()
-    export.write_text(folder, "report.md", markdown(sweep, outcomes, targets, sens, front, drawn))
-    return [*tables, *drawn, "report.md"]
-
-
-def markdown(sweep: LoadedSweep, outcomes: list[list], targets: list[list], sens: list[list], front: list[list],
-             drawn: list[str]) -> str:
-    s = sweep.sweep
-    lines = [f"# Sweep {s.name}", "", s.description or "", "",
-             f"{sweep.runs:,} runs of scenario `{sweep.base.scenario.name}` ({s.design} design, seed {sweep.seed}"
-             + (", with draws of its uncertainties" if s.draws else "") + "). Varied:", ""]
-    lines += [f"- `{a.column}`: " + (f"{list(a.items)}" if a.items is not None else f"{a.low:g} to {a.high:g}")
-              + f" ({a.row.unit})" for a in sweep.axes]
-    lines += ["", "Results: `results.parquet` (one row a run; units in `columns.csv`).", "", "## Outcomes", "",
-              "| outcome | mean | 5% | 50% | 95% |", "|---|---:|---:|---:|---:|"]
-    for row in outcomes:
-        lines.append(f"| {row[0]} | {_num(row[3])} | {_num(row[6])} | {_num(row[8])} | {_num(row[10])} |")
-    if targets:
-        what = ("a probability under the draws" if s.draws else
-                "a share of the design's runs, which spread evenly over the ranges: not a forecast probability")
-        lines += ["", "## Targets", "", f"Share of runs meeting each target of the base in every year of its span ({what}).",
-                  "", "| target | years | bound | share of runs meeting it |", "|---|---|---|---:|"]
-        lines += [f"| {r[0]} | {r[2]} | {r[3]} | {float(r[5]):.1%} |" for r in targets]
-    if sens:
-        lines += ["", "## Sensitivity (Sobol' indices, 95% interval)", "",
-                  "| outcome | input | first order | total |", "|---|---|---:|---:|"]
-        lines += [f"| {r[0]} | {r[1]} | {_idx(r[2], r[3], r[4])} | {_idx(r[5], r[6], r[7])} |" for r in sens]
-    if front:
-        lines += ["", "## Cost-effectiveness frontier", "",
-                  "The gap is the base scenario's shortage in the year; cost is the measures' cost to government "
-                  "(the base's unit_costs: imported workers' levy counts as revenue), summed over the projection years "
-                  "to that year, beside the base's own. The cheapest mix need not meet the base's other targets "
-                  "(columns met.* of frontier.csv).", "",
-                  "| year | share of gap closed | gap | runs meeting | cheapest cumulative cost (HK$ m) | base's (HK$ m) "
-                  "| shortage |", "|---|---:|---:|---:|---:|---:|---:|"]
-        for r in front:
-            if r[1] == "":
-                lines.append(f"| {r[0]} | no gap: the base has a surplus | {_num(r[2])} | | | {_money(r[6])} | |")
-                continue
-            cost = "none" if r[7] == "" else _money(r[7])
-            lines.append(f"| {r[0]} | {float(r[1]):.0%} | {_num(r[2])} | {r[4]:,} | {cost} | {_money(r[6])} "
-                         f"| {_num(r[8])} |")
-    if drawn:
-        lines += ["", "## Charts", ""] + [f"![{name}]({name})" for name in drawn if name.endswith(".png")]
-    return "\n".join(lines) + "\n"
-
-
-def _num(text: str) -> str:
-    return "" if text == "" else f"{float(text):,.0f}"
-
-
-def _money(text: str) -> str:
-    return "" if text == "" else f"{float(text) / 1e6:,.0f}"
-
-
-def _idx(value: str, low: str, high: str) -> str:
-    return "n/a (does not vary)" if value == "" else f"{float(value):.2f} ({float(low):.2f} to {float(high):.2f})"
+    return list(tables)

@@ -26,8 +26,8 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 CALIBRATION = ROOT / "calibration" / "hk.yaml"
 
 CSV_FILES = ("yearly.csv", "occupations.csv", "ledger.csv", "kpis.csv")
-NO_CHART_FILES = {*CSV_FILES, "manifest.json", "report.md"}
-CHART_STEMS = ("labour_force", "shortage_by_occupation", "labour_force_flows")
+NO_CHART_FILES = {*CSV_FILES, "references.csv", "assumptions.csv", "manifest.json", "report.md", "report.html"}
+CHART_STEMS = ("labour_force", "shortage", "shortage_by_occupation", "labour_force_flows", "targets")
 CHART_FILES = {f"{stem}.{ext}" for stem in CHART_STEMS for ext in ("png", "svg")}
 REQUIRED_COLUMNS = {
     "yearly.csv": ("year", "labour_force", "requirement", "shortage", "talent_arrivals", "talent_extensions"),
@@ -451,7 +451,7 @@ def _boom(*args, **kwargs):
 
 
 @pytest.mark.parametrize("target,charts", [("sim.charts.labour_force_flows", True),
-                                           ("sim.report.markdown", False)],
+                                           ("sim.document.page", False)],
                          ids=["charts", "report"])
 def test_failure_mid_write_keeps_previous_folder(tmp_path, monkeypatch, target, charts):
     """A failure while writing leaves the previous --out folder byte-for-byte intact and no temporary folders."""
@@ -469,7 +469,7 @@ def test_failure_mid_write_keeps_previous_folder(tmp_path, monkeypatch, target, 
 
 
 @pytest.mark.parametrize("target,charts", [("sim.charts.labour_force_flows", True),
-                                           ("sim.report.markdown", False)],
+                                           ("sim.document.page", False)],
                          ids=["charts", "report"])
 def test_failure_mid_write_creates_no_folder(tmp_path, monkeypatch, target, charts):
     """A failure while writing a new --out folder leaves no folder and no temporary folder behind."""
