@@ -149,9 +149,8 @@ def _finish(fig, canvas: Canvas, stem: str, title: str, caption: str, year_axes=
     fig.suptitle(textwrap.fill(title, int(width * 11)), x=0.01, ha="left", fontsize=11, fontweight="bold", color=INK)
     fig.supxlabel(textwrap.fill("Source: " + canvas.source, int(width * 17)), x=0.01, ha="left", fontsize=6.5,
                   color=MUTED)
-    fig.savefig(canvas.folder / f"{stem}.png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.12)
-    fig.savefig(canvas.folder / f"{stem}.svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight",
-                pad_inches=0.12)
+    fig.savefig(canvas.folder / f"{stem}.png", metadata={"Software": None})
+    fig.savefig(canvas.folder / f"{stem}.svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     return Drawn(stem, title, caption)
 
@@ -546,6 +545,11 @@ def _scaled(unit: str) -> tuple[float, str]:
     return 1.0, unit.split(":")[0]
 
 
+def _short(path: str) -> str:
+    """A key path without its section and `.value`: `uncertainties.gdp_growth.value` -> `gdp_growth`."""
+    return path.removeprefix("levers.").removeprefix("uncertainties.").replace(".value", "")
+
+
 def sweep_outcomes(canvas: Canvas, name: str, base: str, outcomes: list[tuple[str, np.ndarray, str]]) -> Drawn:
     """A histogram of each outcome over the runs (its unit scaled), the median marked."""
     cols = min(3, len(outcomes))
@@ -588,7 +592,7 @@ def sensitivity(canvas: Canvas, rows: list[dict], inputs: list[str]) -> Drawn:
             ax.barh(y + offset, value, 0.4, color=colour, label=label, hatch=("", "//")[k], edgecolor="white")
             ax.errorbar(value, y + offset, xerr=[np.maximum(value - low, 0), np.maximum(high - value, 0)],
                         fmt="none", color=INK, lw=0.8, capsize=2)
-        ax.set_yticks(y, [c.removeprefix("levers.").removeprefix("uncertainties.") for c in inputs], fontsize=7)
+        ax.set_yticks(y, [_short(c) for c in inputs], fontsize=7)
         ax.invert_yaxis()
         ax.set_title(f"What drives {outcome}")
         ax.set(xlabel="Sobol' index (share of the outcome's variance)", ylabel="input (key path)")
@@ -597,7 +601,7 @@ def sensitivity(canvas: Canvas, rows: list[dict], inputs: list[str]) -> Drawn:
     axes[0, 0].legend(loc="lower right")
     first = [r for r in rows if r["outcome"] == outcomes[0] and np.isfinite(r["first"][0])]
     top = max(first, key=lambda r: r["first"][0]) if first else None
-    title = (f"{top['input'].removeprefix('levers.').removeprefix('uncertainties.')} drives "
+    title = (f"{_short(top['input'])} drives "
              f"{top['first'][0]:.0%} of the variance of {outcomes[0]}" if top else
              f"Sensitivity of {outcomes[0]}")
     return _finish(fig, canvas, "sensitivity", title,
@@ -631,7 +635,10 @@ def frontier(canvas: Canvas, base: str, year: int, cost, short, gap: float, shar
     met = [s for s in shares if np.isfinite(reached.get(s, np.nan))]
     if met:
         s = max(met)
-        title = f"Closing {s:.0%} of the {year} gap costs at least HK${reached[s] / 1e6:,.0f} million to {year}"
+        cheapest = reached[s] / 1e6
+        title = (f"Closing {s:.0%} of the {year} gap costs at least HK${cheapest:,.0f} million to {year}" if cheapest >= 0
+                 else f"Closing {s:.0%} of the {year} gap can bring a net revenue of HK${-cheapest:,.0f} million to "
+                      f"{year} (levies)")
     else:
         title = f"No run closes {min(shares):.0%} of the {year} gap"
     return _finish(fig, canvas, f"frontier_{year}", title,

@@ -58,7 +58,8 @@ def markdown(blocks: list[tuple]) -> str:
             lines.append("")
         elif kind == "chart":
             drawn = block[1]
-            lines += [f"![{drawn.title}]({drawn.stem}.png)", "", f"*{drawn.caption}*", ""]
+            alt = drawn.title.replace("[", "\\[").replace("]", "\\]")
+            lines += [f"![{alt}]({drawn.stem}.png)", "", f"*{drawn.caption}*", ""]
         elif kind == "pre":
             lines += ["```", block[1], "```", ""]
     return "\n".join(lines)

@@ -118,7 +118,9 @@ def source_line(info: dict, kind: str) -> str:
                              f"{(info.get('base_scenario') or {}).get('name')} ({info.get('design')} design, seed "
                              f"{info.get('seed')})"}[kind]()
     fitted = f" fitted {cal['fitted_on']}" if cal.get("fitted_on") else ""
-    return (f"hk-labour-sim {info.get('version')} ({what}); calibration {cal.get('file', 'unknown')}{fitted}, history "
+    file = Path(cal.get("file", "unknown"))
+    shown = f"{file.parent.name}/{file.name}" if file.parent.name else file.name
+    return (f"hk-labour-sim {info.get('version')} ({what}); calibration {shown}{fitted}, history "
             f"to {cal.get('last_observed_year', '?')}; data: {DATA}.")
 
 
