@@ -125,7 +125,7 @@ def _pyplot():
         "svg.hashsalt": "hk-labour-sim", "svg.fonttype": "none", "font.size": 9, "font.family": "DejaVu Sans",
         "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
         "axes.titlesize": 9, "axes.titlelocation": "left", "axes.titlecolor": MUTED, "axes.edgecolor": MUTED,
-        "legend.frameon": False, "legend.fontsize": 7.5, "figure.dpi": 100, "savefig.dpi": DPI,
+        "legend.frameon": False, "legend.fontsize": 7.5, "figure.dpi": DPI, "savefig.dpi": DPI,
         "figure.facecolor": PAPER, "hatch.linewidth": 0.6, "lines.markersize": 4,
     })
     return plt
@@ -149,10 +149,22 @@ def _finish(fig, canvas: Canvas, stem: str, title: str, caption: str, year_axes=
     fig.suptitle(textwrap.fill(title, int(width * 11)), x=0.01, ha="left", fontsize=11, fontweight="bold", color=INK)
     fig.supxlabel(textwrap.fill("Source: " + canvas.source, int(width * 17)), x=0.01, ha="left", fontsize=6.5,
                   color=MUTED)
-    fig.savefig(canvas.folder / f"{stem}.png", metadata={"Software": None})
+    _png(fig, canvas.folder / f"{stem}.png")
+    fig.set_layout_engine("none")  # laid out once, by the PNG's draw: the SVG keeps the same layout
     fig.savefig(canvas.folder / f"{stem}.svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     return Drawn(stem, title, caption)
+
+
+def _png(fig, path: Path) -> None:
+    """The figure as PNG at its own resolution (DPI), from one draw of the Agg canvas; written by
+    Pillow with the resolution recorded and no time stamp (same figure, same bytes)."""
+    from PIL import Image
+
+    fig.canvas.draw()
+    width, height = fig.canvas.get_width_height()
+    image = Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    image.convert("RGB").save(path, format="PNG", dpi=(DPI, DPI), compress_level=3)
 
 
 def _history(ax, first: int, canvas: Canvas) -> None:

@@ -11,6 +11,7 @@ exclude them (and the talents and imported workers it keeps as stocks of their o
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 from dataclasses import dataclass
@@ -148,8 +149,24 @@ def last_observed_year(path: str | Path) -> int:
 
 
 def read_file(path: str | Path) -> tuple[CalibrationFile, yamldoc.Document]:
-    """Read and validate a calibration (or assumptions) file."""
+    """Read and validate a calibration (or assumptions) file. A run reads the same file up to
+    three times (its last observed year, its inputs, the assumptions table); the parsed file is
+    kept while its path, inode, size and modification time stay the same. Treat the result as
+    read-only."""
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return _read_file(path)
+    return _read_cached(str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_cached(path: str, inode: int, size: int, mtime: int) -> tuple[CalibrationFile, yamldoc.Document]:
+    return _read_file(Path(path))
+
+
+def _read_file(path: Path) -> tuple[CalibrationFile, yamldoc.Document]:
     doc = yamldoc.read(path)
     try:
         calib = CalibrationFile.model_validate(doc.data)

@@ -191,6 +191,44 @@ def _manifest_blocks(info: dict, extra: list[list[str]]) -> list[tuple]:
             ("table", ["input file", "sha256"], hashes, "Every input file read, with its hash.")]
 
 
+def _later(chart, *args) -> tuple:
+    """A chart to draw: the function of sim.charts and its arguments."""
+    return chart, args
+
+
+def _call(job: tuple):
+    chart, args = job
+    return chart(*args)
+
+
+def _quiet() -> None:
+    """A chart worker leaves Ctrl-C to the parent, which reports it once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _draw(jobs: list[tuple]) -> list:
+    """Draw the charts, on every core the process may use: each chart is independent and
+    deterministic, so the files are the same however they are shared out. Workers are forked
+    (they inherit matplotlib, already imported); in one process where forking is unsafe (other
+    threads running, e.g. a Dask client) or unavailable, or for a single chart."""
+    import multiprocessing
+    import os
+    import threading
+
+    workers = min(len(jobs), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_call(job) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.charts import _pyplot
+
+    _pyplot()  # import matplotlib once, before the fork
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet) as pool:
+        return list(pool.map(_call, jobs))
+
+
 def _chart_blocks(drawn: list) -> list[tuple]:
     return [("h2", "Charts"), *(("chart", d) for d in drawn)] if drawn else []
 
@@ -238,20 +276,20 @@ def _run(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
          _n(m["population"][at[y]])] for y in shown], "Persons; the central run.")]
     drawn = []
     if canvas is not None:
-        drawn = [charts.labour_force(canvas, name, years, m["labour_force"], m["requirement"], observed, official),
-                 charts.shortage(canvas, name, years, m["shortage"], official.get("shortage", {}), year),
-                 charts.shortage_by_occupation(canvas, years, groups, ranges, year),
-                 charts.labour_force_flows(canvas, years[1:], {k: v[1:] for k, v in flows.items() if k != "net"},
+        drawn = [_later(charts.labour_force, canvas, name, years, m["labour_force"], m["requirement"], observed, official),
+                 _later(charts.shortage, canvas, name, years, m["shortage"], official.get("shortage", {}), year),
+                 _later(charts.shortage_by_occupation, canvas, years, groups, ranges, year),
+                 _later(charts.labour_force_flows, canvas, years[1:], {k: v[1:] for k, v in flows.items() if k != "net"},
                                            flows["net"][1:])]
         if kpis:
-            drawn.append(charts.targets(canvas, kpis))
+            drawn.append(_later(charts.targets, canvas, kpis))
         if q:
             draws = int(info.get("draws") or 0)
-            drawn += [charts.fan(canvas, name, "labour_force", years, m["labour_force"], q["labour_force"], draws,
+            drawn += [_later(charts.fan, canvas, name, "labour_force", years, m["labour_force"], q["labour_force"], draws,
                                  f"labour force excl. FDH ({charts.THOUSANDS})", official.get("supply", {}), year),
-                      charts.fan(canvas, name, "shortage", years, m["shortage"], q["shortage"], draws,
+                      _later(charts.fan, canvas, name, "shortage", years, m["shortage"], q["shortage"], draws,
                                  f"shortage ({charts.THOUSANDS}; < 0 surplus)", official.get("shortage", {}), year)]
-    blocks += _chart_blocks(drawn)
+    blocks += _chart_blocks(_draw(drawn))
     blocks += [("h2", f"Shortage by occupation group, {year}"), ("table", ["group", "shortage", "MP2023 range"], [
         [LABELS[g], _n(groups[g][at[year]]), f"{_n(ranges[g][0])} to {_n(ranges[g][1])}" if g in ranges else ""]
         for g in OCCUPATIONS], "Persons; < 0 is a surplus.")]
@@ -386,21 +424,21 @@ def _compare(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
                  for r in (costs.dicts() if costs is not None else []) if r["lever"].startswith("levers.")]
     drawn = []
     if canvas is not None:
-        drawn.append(charts.compare_lines(canvas, years, series, base, year))
+        drawn.append(_later(charts.compare_lines, canvas, years, series, base, year))
         groups = {n: {y: np.array([series[n][f"shortage_{g}"][at[y]] for g in OCCUPATIONS]) for y in shown}
                   for n in names}
-        drawn.append(charts.compare_groups(canvas, shown, groups))
+        drawn.append(_later(charts.compare_groups, canvas, shown, groups))
         lows = {n: (np.array([spread[n].get(int(y), (np.nan,) * 3)[0] for y in years[ahead]]),
                     np.array([spread[n].get(int(y), (np.nan,) * 3)[1] for y in years[ahead]])) for n in spread}
-        drawn.append(charts.compare_differences(canvas, years[ahead], {n: (series[n]["shortage"] - series[base][
+        drawn.append(_later(charts.compare_differences, canvas, years[ahead], {n: (series[n]["shortage"] - series[base][
             "shortage"])[ahead] for n in others}, lows, draws, base, year))
         for n in others:
             levers, values, total = parts[n]
             if levers:
-                drawn.append(charts.waterfall(canvas, n, base, year, levers, values, total))
+                drawn.append(_later(charts.waterfall, canvas, n, base, year, levers, values, total))
         if cost_rows:
-            drawn.append(charts.cost_effectiveness(canvas, cost_rows, year))
-    blocks += _chart_blocks(drawn)
+            drawn.append(_later(charts.cost_effectiveness, canvas, cost_rows, year))
+    blocks += _chart_blocks(_draw(drawn))
     blocks += [("h2", f"Which lever did what ({year})"),
                ("p", "Exact Shapley values over all 2^k combinations of the levers that differ (`attribution.csv` has "
                      "every year); they add up to the total."),
@@ -493,17 +531,17 @@ def _sweep(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
     if canvas is not None:
         results = _parquet_columns(folder)
         if outcomes is not None and len(outcomes):
-            drawn.append(charts.sweep_outcomes(canvas, name, base, [(r["outcome"], results(r["outcome"]), r["unit"])
+            drawn.append(_later(charts.sweep_outcomes, canvas, name, base, [(r["outcome"], results(r["outcome"]), r["unit"])
                                                                     for r in outcomes.dicts()]))
         if targets is not None and len(targets):
-            drawn.append(charts.sweep_targets(canvas, [{"target": r["target"], "years": r["years"],
+            drawn.append(_later(charts.sweep_targets, canvas, [{"target": r["target"], "years": r["years"],
                                                        "share": float(r["share_met"])} for r in targets.dicts()], draws))
         if sens is not None and len(sens):
             rows = [{"outcome": r["outcome"], "input": r["input"],
                      "first": tuple(_float(r[c]) for c in ("first_order", "first_low", "first_high")),
                      "total": tuple(_float(r[c]) for c in ("total_order", "total_low", "total_high"))}
                     for r in sens.dicts()]
-            drawn.append(charts.sensitivity(canvas, rows, list(dict.fromkeys(sens.text("input")))))
+            drawn.append(_later(charts.sensitivity, canvas, rows, list(dict.fromkeys(sens.text("input")))))
         if front is not None:
             for year in dict.fromkeys(front.text("year")):
                 mine = front.where(year=year)
@@ -512,9 +550,9 @@ def _sweep(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
                     continue
                 shares = [float(s) for s in mine.text("share_closed")]
                 reached = {float(s): _float(c) for s, c in zip(mine.text("share_closed"), mine.text("cumulative_cost_hkd"))}
-                drawn.append(charts.frontier(canvas, base, int(year), results(f"cumulative_cost[{year}]"),
+                drawn.append(_later(charts.frontier, canvas, base, int(year), results(f"cumulative_cost[{year}]"),
                                              results(f"shortage[{year}]"), gap, shares, reached))
-    blocks += _chart_blocks(drawn)
+    blocks += _chart_blocks(_draw(drawn))
     if outcomes is not None:
         blocks += [("h2", "Outcomes"), ("table", ["outcome", "unit", "mean", "5%", "50%", "95%"],
                                         [[f"`{r['outcome']}`", r["unit"].split(":")[0], _num(r["mean"]), _num(r["p05"]),

@@ -9,10 +9,10 @@ import re
 import shutil
 from pathlib import Path
 
+import browser
 import pytest
 from click.testing import CliRunner
 
-import browser
 from cli import main
 from sim import charts, document
 
