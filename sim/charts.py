@@ -364,6 +364,8 @@ def targets(canvas: Canvas, rows: list[dict]) -> Drawn:
     drawn = "probability" in rows[0]
     if missed:
         title = f"{len(names) - len(missed)} of {len(names)} targets met in every year: {', '.join(missed)} missed"
+    elif len(names) == 1:
+        title = f"{names[0].replace('_', ' ').capitalize()} is met in every year tracked"
     else:
         title = f"All {len(names)} targets met in every year tracked"
     return _finish(fig, canvas, "targets", title,

@@ -60,6 +60,8 @@ def deviations(u: Uncertainty, z: np.ndarray) -> np.ndarray:
     """(n, T) a normal uncertainty's deviations from its central path, from standard normals z (n, T):
     e_1 = sd z_1, e_t = rho e_(t-1) + sd sqrt(1 - rho^2) z_t (stationary, sd each year)."""
     out = np.empty_like(z)
+    if z.shape[1] == 0:  # no projection years: nothing to deviate
+        return out
     out[:, 0] = u.sd * z[:, 0]
     scale = u.sd * np.sqrt(1.0 - u.persistence ** 2)
     for t in range(1, z.shape[1]):

@@ -256,3 +256,15 @@ def test_report_renders_in_chromium(folders, chromium, tmp_path, kind, width):
     assert "Charts" in page.headings and "Manifest" in page.headings
     assert page.tables >= 3
     assert shot.is_file() and document.png_size(shot.read_bytes())[0] >= width
+
+
+def test_a_run_without_projection_years_reports_with_draws(tmp_path):
+    """A run that ends in an observed year, with draws, writes bands equal to the central run and its
+    report (it used to crash drawing deviations for no projection year)."""
+    out = tmp_path / "o"
+    invoke("run", SCENARIOS / "baseline.yaml", "--set", "years.end=2023", "--draws", "5", "--out", out)
+    import csv
+
+    rows = [r for r in csv.DictReader((out / "bands.csv").open()) if r["metric"] == "labour_force"]
+    assert rows and all(r["p05"] == r["p95"] == r["central"] for r in rows)
+    assert "Shortage reaches 50,000 in 2023" in (out / "report.md").read_text()
