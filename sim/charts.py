@@ -539,8 +539,8 @@ def cost_effectiveness(canvas: Canvas, rows: list[dict], year: int) -> Drawn:
         lever = best["lever"].removeprefix("levers.")
         title = (f"Cheapest per person closed in {year}: {lever} ({best['scenario']}), HK${best['per_person']:,.0f} "
                  "a person" if best["per_person"] >= 0 else
-                 f"{lever} ({best['scenario']}) closes the {year} gap and earns HK${-best['per_person']:,.0f} a "
-                 "person closed (levy revenue)")
+                 f"{lever} ({best['scenario']}) closes {thousands(best['closed'])} of the {year} shortage and brings "
+                 f"in HK${-best['per_person']:,.0f} a person closed (levy revenue)")
     else:
         title = f"No costed lever closes any of the {year} shortage"
     return _finish(fig, canvas, "cost_effectiveness", title,

@@ -410,8 +410,8 @@ def _compare(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
                                  f"History (to {last}) is the same data in every scenario. " + UNITS_NOTE)]
     shown = sorted({y for y in (year, *KEY_YEARS, int(years[-1])) if y in at and y > last})
     blocks += [("h2", "Key years"), ("table", ["scenario", "year", "labour force", "shortage", "change in shortage",
-                                               *(["change, 5th-95th percentile"] if spread else []),
-                                               "cost (HK$ million a year)"],
+                                               *(["change, 5-95%"] if spread else []),
+                                               "cost (HK$ m a year)"],
                                      [[n, str(y), _n(series[n]["labour_force"][at[y]]), _n(series[n]["shortage"][at[y]]),
                                        _n(series[n]["shortage"][at[y]] - series[base]["shortage"][at[y]]),
                                        *([_range(spread.get(n, {}).get(y))] if spread else []),
@@ -604,10 +604,10 @@ def _parquet_columns(folder: Path):
 
 def _axis_range(axis: dict) -> str:
     if axis.get("list") is not None:
-        return ", ".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in axis["list"])
+        return ", ".join(f"{v:,.10g}" if isinstance(v, (int, float)) else str(v) for v in axis["list"])
     if axis.get("range") is not None:
         low, high = axis["range"]
-        return f"{low:g} to {high:g}"
+        return f"{low:,.10g} to {high:,.10g}"
     return ""
 
 
