@@ -268,3 +268,34 @@ def test_a_run_without_projection_years_reports_with_draws(tmp_path):
     rows = [r for r in csv.DictReader((out / "bands.csv").open()) if r["metric"] == "labour_force"]
     assert rows and all(r["p05"] == r["p95"] == r["central"] for r in rows)
     assert "Shortage reaches 50,000 in 2023" in (out / "report.md").read_text()
+
+
+def test_charts_are_the_same_drawn_in_one_process_or_many(folders, tmp_path, monkeypatch):
+    """The charts drawn in forked workers and those drawn one after another in this process are the
+    same bytes (a process with other threads running draws them in-process)."""
+    import concurrent.futures
+    import os
+
+    from sim import report
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: the charts are always drawn in-process")
+    pools = []
+
+    class Counted(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Counted)
+    many, one = tmp_path / "many", tmp_path / "one"
+    many.mkdir()
+    one.mkdir()
+    monkeypatch.setattr("threading.active_count", lambda: 1)
+    report.write(folders["draws"], many)
+    assert len(pools) == 1
+    monkeypatch.setattr("threading.active_count", lambda: 2)
+    report.write(folders["draws"], one)
+    assert len(pools) == 1
+    assert snapshot(many) == snapshot(one)
+    assert len([name for name in snapshot(one) if name.endswith(".png")]) == len(EXPECTED["draws"])
