@@ -210,22 +210,25 @@ def _quiet() -> None:
 
 def _draw(jobs: list[tuple]) -> list:
     """Draw the charts, on every core the process may use: each chart is independent and
-    deterministic, so the files are the same however they are shared out. Workers are forked
-    (they inherit matplotlib, already imported); in one process where forking is unsafe (other
-    threads running, e.g. a Dask client) or unavailable, or for a single chart."""
+    deterministic, so the files are the same however they are shared out. The workers are
+    forked (they inherit matplotlib, already imported); this process only hands out the charts
+    (drawing here too was slower: its pool thread then waits for the interpreter lock). In this
+    process alone where forking is unsafe (other threads running, e.g. a Dask client) or
+    unavailable, or for a single chart."""
     import multiprocessing
     import os
     import threading
 
-    workers = min(len(jobs), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-    if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if min(len(jobs), cores) < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [_call(job) for job in jobs]
     from concurrent.futures import ProcessPoolExecutor
 
     from sim.charts import _pyplot
 
     _pyplot()  # import matplotlib once, before the fork
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet) as pool:
+    with ProcessPoolExecutor(min(len(jobs), cores), mp_context=multiprocessing.get_context("fork"),
+                             initializer=_quiet) as pool:
         return list(pool.map(_call, jobs))
 
 
