@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sim import variables
+from sim import export, variables
 from sim.scenario import Loaded, resolved
 
 COLUMNS = ("scenario", "group", "key", "value", "unit", "source", "where")
@@ -20,6 +20,16 @@ UNITS = {"scenario": "scenario name (empty: the calibration, shared)",
          "key": "key path", "value": "the value as resolved (dated values as {year: value})",
          "unit": "unit of the value", "source": "the comment beside the key in its file, or the calibration's source",
          "where": "file:line that set the value (default: not set by any file)"}
+CONTEXT_UNITS = {"references.csv": export.REFERENCE_UNITS, "assumptions.csv": UNITS}
+
+
+def context_files(members: list[Loaded], inputs, shown) -> dict[str, str]:
+    """references.csv (the official figures and observations the charts mark) and assumptions.csv
+    (every assumption of `members` and of the calibration, with its source), so that a result's
+    report needs nothing outside its folder. `shown(path)` gives a path as the files record it."""
+    table = [r for loaded in members for r in rows(loaded, shown)] + calibration_rows(inputs.files[0], shown)
+    return {"references.csv": export.references_csv(inputs.targets, inputs.official),
+            "assumptions.csv": export.csv_text(COLUMNS, table)}
 
 
 def rows(loaded: Loaded, shown) -> list[list[str]]:

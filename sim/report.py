@@ -150,7 +150,13 @@ def _references(folder: Path) -> tuple[dict[int, float], dict[str, dict[int, flo
     return observed, official, ranges, rows
 
 
-def _assumption_blocks(folder: Path, scenarios: list[str] | None = None) -> list[tuple]:
+def _reference_blocks(folder: Path) -> list[tuple]:
+    rows = _references(folder)[3]
+    return [("h2", "Official figures and observations shown"),
+            ("table", ["kind", "metric", "year", "value", "range", "source"], rows, "Persons.")] if rows else []
+
+
+def _assumption_blocks(folder: Path, scenarios: list[str] | None = None, note: str = "of the scenario.") -> list[tuple]:
     """The assumptions table(s): a scenario's levers, uncertainties, unit costs and targets with
     their sources, and the calibration's parameters. For a comparison, only what differs from the base."""
     table = tables.read(folder, "assumptions.csv")
@@ -163,7 +169,7 @@ def _assumption_blocks(folder: Path, scenarios: list[str] | None = None) -> list
         mine = [r for r in rows if r["scenario"]]
         blocks.append(("table", header, [[f"`{r['key']}`", r["value"], r["unit"], r["source"], r["where"]]
                                          for r in mine], "Levers, uncertainties (central value and spread), unit "
-                                                         "costs and targets of the scenario."))
+                                                         f"costs and targets {note}"))
     else:
         base, *others = scenarios
         theirs = {(r["key"]): r["value"] for r in rows if r["scenario"] == base}
@@ -256,7 +262,7 @@ def _run(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
     q = {metric: np.array([bands.where(metric=metric).num(c) for c in ("p05", "p25", "p50", "p75", "p95")])
          for metric in ("labour_force", "shortage")} if bands is not None else {}
     kpis = _kpi_rows(tables.read(folder, "kpis.csv"))
-    observed, official, ranges, ref_rows = _references(folder)
+    observed, official, ranges, _ = _references(folder)
     occupations = tables.read(folder, "occupations.csv")
     groups = {g: occupations.where(occupation=g).num("shortage") for g in OCCUPATIONS}
     flows = _flows(tables.read(folder, "ledger.csv"), years)
@@ -315,9 +321,7 @@ def _run(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
             [metric.replace("_", " "), str(y), _n(m[metric][at[y]]), *(_n(q[metric][k][at[y]]) for k in range(5))]
             for metric in q for y in shown if y > now], f"Persons; percentiles over {int(info.get('draws') or 0):,} "
                                                          "draws (bands.csv has every year and metric).")]
-    if ref_rows:
-        blocks += [("h2", "Official figures and observations shown"),
-                   ("table", ["kind", "metric", "year", "value", "range", "source"], ref_rows, "Persons.")]
+    blocks += _reference_blocks(folder)
     blocks += _assumption_blocks(folder)
     blocks += _manifest_blocks(info, [["scenario", name], ["draws", str(info.get("draws", 0))]])
     blocks += [("h2", "Files"), ("p", "`yearly.csv` (one row a year), `occupations.csv` (by group), `ledger.csv` "
@@ -459,10 +463,7 @@ def _compare(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
     else:
         blocks += [("h2", f"Cost-effectiveness ({year})"),
                    ("p", "No lever that differs has a `unit_cost`; no cost-effectiveness is reported.")]
-    _, _, _, ref_rows = _references(folder)
-    if ref_rows:
-        blocks += [("h2", "Official figures and observations shown"),
-                   ("table", ["kind", "metric", "year", "value", "range", "source"], ref_rows, "Persons.")]
+    blocks += _reference_blocks(folder)
     blocks += _assumption_blocks(folder, [base, *others])
     blocks += _manifest_blocks(info, [["base", base], ["scenarios", ", ".join(others)], ["draws", str(draws)],
                                       ["year", str(year)]])
@@ -590,6 +591,9 @@ def _sweep(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
                          "targets (columns met.* of frontier.csv)."),
                    ("table", ["year", "share of gap closed", "gap", "runs meeting", "cheapest cumulative cost (HK$ m)",
                               "base's (HK$ m)", "shortage"], rows, "")]
+    blocks += _reference_blocks(folder)
+    blocks += _assumption_blocks(folder, note=f"of the base scenario `{base}`; the varied inputs above replace "
+                                              "their values run by run.")
     blocks += _manifest_blocks(info, [["sweep", name], ["base scenario", base], ["runs", f"{runs:,}"],
                                       ["design", str(info.get("design"))], ["digest", f"`{info.get('digest', '')}`"]])
     blocks += [("h2", "Files"), ("p", "`results.parquet` (one row a run; units in `columns.csv`), `outcomes.csv`, "

@@ -15,7 +15,7 @@ import numpy as np
 from sim import __version__, assumptions, export, guard, kpi, report, uncertainty
 from sim.engine import simulate
 from sim.errors import InputError
-from sim.inputs import Inputs, file_hash
+from sim.inputs import file_hash
 from sim.occupation import OCCUPATIONS
 from sim.params import build
 from sim.preflight import prepare
@@ -69,7 +69,7 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
                  "ledger.csv": export.ledger_csv(results), "kpis.csv": export.kpis_csv(rows)}
         if spread is not None:
             files["bands.csv"] = export.bands_csv(spread, {k: v[0] for k, v in uncertainty.band_series(results).items()})
-        files |= _context_tables([loaded], inputs)
+        files |= assumptions.context_files([loaded], inputs, _shown)
         manifest = {
             "tool": "simulate run", "scenario": scenario.name, "version": __version__,
             "seed": seed, "draws": draws,
@@ -80,7 +80,7 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
             "duration_seconds": round(time.perf_counter() - clock, 3),
             "ledger_max_gap_persons": float(np.nanmax(results.ledger_gap())),  # closing - opening - flows
             "migration_capped_persons": capped,  # emigration asked for beyond the residents there
-            "files": [], "units": export.COLUMN_UNITS | CONTEXT_UNITS,
+            "files": [], "units": export.COLUMN_UNITS | assumptions.CONTEXT_UNITS,
         }
         names = _with_report(folder, files, manifest, charts)
     lf = results.metrics["labour_force"][0]
@@ -135,18 +135,6 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-CONTEXT_UNITS = {"references.csv": export.REFERENCE_UNITS, "assumptions.csv": assumptions.UNITS}
-
-
-def _context_tables(members: list[Loaded], inputs: Inputs) -> dict[str, str]:
-    """references.csv (official figures and observations the charts mark) and assumptions.csv
-    (every assumption with its source), so the report needs nothing outside the folder."""
-    rows = [r for loaded in members for r in assumptions.rows(loaded, _shown)]
-    rows += assumptions.calibration_rows(inputs.files[0], _shown)
-    return {"references.csv": export.references_csv(inputs.targets, inputs.official),
-            "assumptions.csv": export.csv_text(assumptions.COLUMNS, rows)}
 
 
 def _with_report(folder: Path, files: dict[str, str], manifest: dict, charts: bool) -> list[str]:
@@ -226,7 +214,7 @@ def compare(scenarios: list[Loaded], base: Loaded, out: Path | None = None, draw
                  "cost_effectiveness.csv": export.cost_effectiveness_csv(costs)}
         if draws > 0:
             files["compare_bands.csv"] = export.compare_bands_csv(spread)
-        files |= _context_tables([m.loaded for m in result.members], inputs)
+        files |= assumptions.context_files([m.loaded for m in result.members], inputs, _shown)
         manifest = {
             "tool": "simulate compare", "comparison": name, "base": base.scenario.name,
             "scenarios": [m.name for m in result.members],
@@ -237,7 +225,7 @@ def compare(scenarios: list[Loaded], base: Loaded, out: Path | None = None, draw
                 [*(f for m in result.members for f in m.loaded.files), *inputs.files])},
             "started": started.isoformat(timespec="seconds"),
             "duration_seconds": round(time.perf_counter() - clock, 3),
-            "files": [], "units": export.COMPARE_UNITS | CONTEXT_UNITS,
+            "files": [], "units": export.COMPARE_UNITS | assumptions.CONTEXT_UNITS,
         }
         names = _with_report(folder, files, manifest, charts)
     below = {(r[0], r[1]): r[-1] for r in spread if r[2] == "shortage"}

@@ -366,7 +366,7 @@ def write(spec, out: str | Path, *, samples: int | None = None, workers: int = 1
         with export.staged(out, marker="manifest.json", tool=TOOL, lock=False) as folder:
             _merge(partial, plan, folder, units)
             files = ["results.parquet", *sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(folder / "results.parquet"),
-                                                             folder)]
+                                                             folder), *_context(sweep, inputs, folder)]
             if write_csv:
                 export.write_text(folder, "results.csv", sweepanalysis.results_csv(_read(folder)))
                 files.append("results.csv")
@@ -439,6 +439,16 @@ def manifest(sweep: LoadedSweep, digest: str, files: list[str], units: dict[str,
             "files": sorted([*files, "manifest.json"]), "columns": units}
 
 
+def _context(sweep: LoadedSweep, inputs: Inputs, folder: Path) -> list[str]:
+    """The base scenario's assumptions and the official figures (sim.assumptions), for the report."""
+    from sim import assumptions
+
+    files = assumptions.context_files([sweep.base], inputs, lambda p: str(Path(p).resolve()))
+    for name, text in files.items():
+        export.write_text(folder, name, text)
+    return list(files)
+
+
 def reanalyse(folder: str | Path) -> list[str]:
     """Rewrite the analysis tables and manifest of a finished sweep folder from its results.parquet
     (the same bytes the sweep wrote, given the same sweep file and inputs); sim.report then
@@ -468,7 +478,8 @@ def reanalyse(folder: str | Path) -> list[str]:
     except OSError as exc:
         raise InputError(folder, f"cannot write into the folder ({exc.strerror})") from None
     try:
-        files = sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(folder / "results.parquet"), temp)
+        files = [*sweepanalysis.write(sweep, inputs, sweepanalysis.Columns(folder / "results.parquet"), temp),
+                 *_context(sweep, inputs, temp)]
         listed = [f for f in written.get("files", []) if f not in (*files, *kept, "manifest.json")]  # the report's, for now
         export.write_text(temp, "manifest.json",
                           export.manifest_json(manifest(sweep, digest, [*kept, *files, *listed], units, inputs)))

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import export
+from sim.assumptions import CONTEXT_UNITS
 from sim.inputs import Inputs
 from sim.sweepfile import LoadedSweep
 
@@ -183,6 +184,7 @@ def write(sweep: LoadedSweep, inputs: Inputs, table, folder: Path) -> list[str]:
         tables["frontier.csv"] = export.csv_text(frontier_header(sweep, table), front)
     units = [["results.parquet", k, v] for k, v in sweep.units().items()]
     units += [[f, k, v] for f, units_of in COLUMN_UNITS.items() for k, v in units_of.items() if f in tables]
+    units += [[f, k, v] for f, units_of in CONTEXT_UNITS.items() for k, v in units_of.items()]  # written by sim.sweep
     tables["columns.csv"] = export.csv_text(("file", "column", "unit"), units)
     for name, text in tables.items():
         export.write_text(folder, name, text)

@@ -299,3 +299,15 @@ def test_charts_are_the_same_drawn_in_one_process_or_many(folders, tmp_path, mon
     assert len(pools) == 1
     assert snapshot(many) == snapshot(one)
     assert len([name for name in snapshot(one) if name.endswith(".png")]) == len(EXPECTED["draws"])
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_every_report_has_its_sections(folders, kind):
+    """Every kind of report has the headline, charts, the official figures shown, the assumptions with
+    their sources and the manifest with the input hashes."""
+    page = (folders[kind] / "report.html").read_text(encoding="utf-8")
+    assert page.count('<p class="headline">') == 1
+    for section in ("Charts", "Official figures and observations shown", "Assumptions and their sources", "Manifest"):
+        assert f"<h2>{section}</h2>" in page, (kind, section)
+    assert re.search(r"<code>[0-9a-f]{64}</code>", page)  # an input's sha256
+    assert "LWB Report on 2023 Manpower Projection" in page  # a reference's source
