@@ -766,7 +766,10 @@ def official_paths(years, metrics: dict[str, np.ndarray], groups_2028: dict[str,
 
 
 def close_all() -> None:
-    """Close every figure (after a failure part-way through a chart)."""
-    import matplotlib.pyplot as plt
+    """Close every figure (after a failure part-way through a chart); nothing to do, and nothing
+    imported, where this process never drew (the charts were drawn by workers)."""
+    import sys
 
-    plt.close("all")
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close("all")

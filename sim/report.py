@@ -10,6 +10,7 @@ their sources, and the manifest (seed, versions, input hashes).
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +29,10 @@ UNITS_NOTE = ("Persons at mid-year: labour force and population exclude foreign 
 FILES = ("report.md", "report.html")
 
 
-def write(folder: Path, out: Path | None = None, charts: bool = True) -> list[str]:
+def write(folder: Path, out: Path | None = None, charts: bool = True, pool=None) -> list[str]:
     """Draw the charts (unless `charts` is False) and write report.md and report.html of result
     folder `folder` into `out` (default: the folder itself) from the folder's files; returns the
-    names written."""
+    names written. `pool`: chart workers from `painters`, if the caller started them."""
     folder = Path(folder)
     out = Path(out) if out is not None else folder
     info = tables.manifest(folder)
@@ -42,7 +43,7 @@ def write(folder: Path, out: Path | None = None, charts: bool = True) -> list[st
 
         canvas = Canvas(out, source_line(info, kind), last_observed(info))
     try:
-        title, blocks = {"run": _run, "compare": _compare, "sweep": _sweep}[kind](folder, info, canvas)
+        title, blocks = {"run": _run, "compare": _compare, "sweep": _sweep}[kind](folder, info, canvas, pool)
     finally:
         if charts:
             from sim.charts import close_all
@@ -208,34 +209,69 @@ def _call(job: tuple):
 
 
 def _quiet() -> None:
-    """A chart worker leaves Ctrl-C to the parent, which reports it once."""
+    """A chart worker leaves Ctrl-C to the parent, which reports it once, and imports
+    matplotlib at once (a pool made by `painters` does so while the parent simulates)."""
     import signal
 
+    from sim.charts import _pyplot
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _pyplot()
 
 
-def _draw(jobs: list[tuple]) -> list:
-    """Draw the charts, on every core the process may use: each chart is independent and
-    deterministic, so the files are the same however they are shared out. The workers are
-    forked (they inherit matplotlib, already imported); this process only hands out the charts
-    (drawing here too was slower: its pool thread then waits for the interpreter lock). In this
-    process alone where forking is unsafe (other threads running, e.g. a Dask client) or
-    unavailable, or for a single chart."""
+def _forkable() -> int:
+    """How many chart workers to fork: one per core the process may use, or 0 where forking is
+    unsafe (other threads running, e.g. a Dask client or a browser driver) or unavailable."""
     import multiprocessing
     import os
     import threading
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    if min(len(jobs), cores) < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_call(job) for job in jobs]
+    if cores < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return cores
+
+
+def _pool(workers: int):
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet)
+
+
+@contextmanager
+def painters(charts: bool):
+    """Chart workers forked now, so that they import matplotlib while the caller simulates (a
+    run's first 0.3-0.5 s of charts); yields the pool to pass to `write`, or None where charts
+    are off or workers cannot be forked."""
+    workers = _forkable() if charts else 0
+    if not workers:
+        yield None
+        return
+    pool = _pool(workers)
+    pool.submit(int)  # a fork-context pool starts all its workers at the first task
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _draw(jobs: list[tuple], pool=None) -> list:
+    """Draw the charts, on every core the process may use: each chart is independent and
+    deterministic, so the files are the same however they are shared out. The workers are
+    forked (they inherit matplotlib or import it as they start); this process only hands out
+    the charts (drawing here too was slower: its pool thread then waits for the interpreter
+    lock). In this process alone where workers cannot be forked, or for a single chart."""
+    if pool is not None and len(jobs) > 1:
+        return list(pool.map(_call, jobs))
+    workers = min(len(jobs), _forkable())
+    if workers < 2:
+        return [_call(job) for job in jobs]
     from sim.charts import _pyplot
 
     _pyplot()  # import matplotlib once, before the fork
-    with ProcessPoolExecutor(min(len(jobs), cores), mp_context=multiprocessing.get_context("fork"),
-                             initializer=_quiet) as pool:
-        return list(pool.map(_call, jobs))
+    with _pool(workers) as own:
+        return list(own.map(_call, jobs))
 
 
 def _chart_blocks(drawn: list) -> list[tuple]:
@@ -248,7 +284,7 @@ def _bound(text: str) -> list[float]:
 
 # --- a run ----------------------------------------------------------------------------------------
 
-def _run(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
+def _run(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple]]:
     from sim import charts
 
     yearly = tables.read(folder, "yearly.csv")
@@ -298,7 +334,7 @@ def _run(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
                                  f"labour force excl. FDH ({charts.THOUSANDS})", official.get("supply", {}), year),
                       _later(charts.fan, canvas, name, "shortage", years, m["shortage"], q["shortage"], draws,
                                  f"shortage ({charts.THOUSANDS}; < 0 surplus)", official.get("shortage", {}), year)]
-    blocks += _chart_blocks(_draw(drawn))
+    blocks += _chart_blocks(_draw(drawn, pool))
     blocks += [("h2", f"Shortage by occupation group, {year}"), ("table", ["group", "shortage", "MP2023 range"], [
         [LABELS[g], _n(groups[g][at[year]]), f"{_n(ranges[g][0])} to {_n(ranges[g][1])}" if g in ranges else ""]
         for g in OCCUPATIONS], "Persons; < 0 is a surplus.")]
@@ -386,7 +422,7 @@ def _flows(ledger, years) -> dict[str, np.ndarray]:
 
 # --- a comparison ---------------------------------------------------------------------------------
 
-def _compare(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
+def _compare(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple]]:
     from sim import charts
 
     table = tables.read(folder, "compare.csv")
@@ -445,7 +481,7 @@ def _compare(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
                 drawn.append(_later(charts.waterfall, canvas, n, base, year, levers, values, total))
         if cost_rows:
             drawn.append(_later(charts.cost_effectiveness, canvas, cost_rows, year))
-    blocks += _chart_blocks(_draw(drawn))
+    blocks += _chart_blocks(_draw(drawn, pool))
     blocks += [("h2", f"Which lever did what ({year})"),
                ("p", "Exact Shapley values over all 2^k combinations of the levers that differ (`attribution.csv` has "
                      "every year); they add up to the total."),
@@ -503,7 +539,7 @@ def _parts(attribution, name: str, year: int) -> tuple[list[str], list[float], f
 
 # --- a sweep --------------------------------------------------------------------------------------
 
-def _sweep(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
+def _sweep(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple]]:
     from sim import charts
 
     name = str(info.get("sweep"))
@@ -556,7 +592,7 @@ def _sweep(folder: Path, info: dict, canvas) -> tuple[str, list[tuple]]:
                 reached = {float(s): _float(c) for s, c in zip(mine.text("share_closed"), mine.text("cumulative_cost_hkd"))}
                 drawn.append(_later(charts.frontier, canvas, base, int(year), results(f"cumulative_cost[{year}]"),
                                              results(f"shortage[{year}]"), gap, shares, reached))
-    blocks += _chart_blocks(_draw(drawn))
+    blocks += _chart_blocks(_draw(drawn, pool))
     if outcomes is not None:
         blocks += [("h2", "Outcomes"), ("table", ["outcome", "unit", "mean", "5%", "50%", "95%"],
                                         [[f"`{r['outcome']}`", r["unit"].split(":")[0], _num(r["mean"]), _num(r["p05"]),

@@ -42,7 +42,13 @@ class Summary:
 def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts: bool = True,
         draws: int = 0) -> Summary:
     """Simulate `loaded` (central run, plus `draws` Monte Carlo runs) and write its folder
-    atomically; returns the Summary."""
+    atomically; returns the Summary. The chart workers start first and import matplotlib while
+    the model runs."""
+    with report.painters(charts) as pool:
+        return _run(loaded, out, seed, charts, draws, pool)
+
+
+def _run(loaded: Loaded, out: Path | None, seed: int | None, charts: bool, draws: int, pool) -> Summary:
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
     scenario = loaded.scenario
@@ -82,7 +88,7 @@ def run(loaded: Loaded, out: Path | None = None, seed: int | None = None, charts
             "migration_capped_persons": capped,  # emigration asked for beyond the residents there
             "files": [], "units": export.COLUMN_UNITS | assumptions.CONTEXT_UNITS,
         }
-        names = _with_report(folder, files, manifest, charts)
+        names = _with_report(folder, files, manifest, charts, pool)
     lf = results.metrics["labour_force"][0]
     at = {int(y): i for i, y in enumerate(results.years)}
     return Summary(name=scenario.name, out=out, now_year=now_year, labour_force_now=float(lf[at[now_year]]),
@@ -137,14 +143,14 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _with_report(folder: Path, files: dict[str, str], manifest: dict, charts: bool) -> list[str]:
+def _with_report(folder: Path, files: dict[str, str], manifest: dict, charts: bool, pool=None) -> list[str]:
     """Write the tables and the manifest, then the report drawn from them (sim.report), then the
     manifest again listing everything; returns the names written."""
     for name, text in files.items():
         export.write_text(folder, name, text)
     export.write_text(folder, "manifest.json", export.manifest_json({**manifest, "files": sorted([*files,
                                                                                                "manifest.json"])}))
-    names = sorted([*files, *report.write(folder, charts=charts), "manifest.json"])
+    names = sorted([*files, *report.write(folder, charts=charts, pool=pool), "manifest.json"])
     export.write_text(folder, "manifest.json", export.manifest_json({**manifest, "files": names}))
     return names
 
