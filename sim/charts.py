@@ -328,7 +328,8 @@ def labour_force_flows(canvas: Canvas, years, items: dict[str, np.ndarray], net)
     if ahead.any():
         biggest = min(sums, key=lambda k: sums[k][ahead].sum())
         mean = net[ahead].mean()
-        title = (f"Labour force {'shrinks' if mean < 0 else 'grows'} by {abs(mean):,.0f} a year on average "
+        title = (f"Labour force {'shrinks' if mean < 0 else 'grows'} by about {round(abs(mean), -2):,.0f} a year "
+                 "on average "
                  f"{int(years[ahead][0])}-{int(years[-1])}; largest outflow: {biggest}")
     else:
         title = "Flows into and out of the labour force"
