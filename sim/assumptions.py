@@ -8,7 +8,6 @@ the scenario files.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from sim import export, variables
@@ -43,7 +42,7 @@ def rows(loaded: Loaded, shown) -> list[list[str]]:
         parts = v.path.split(".")
         if v.kind == "uncertainty":
             key = tuple(parts[:2])
-            value = _text({k: x for k, x in data["uncertainties"][parts[1]].items() if x is not None})
+            value = _text({k: x for k, x in data["uncertainties"][parts[1]].items() if x is not None})[1:-1]
             if v.group is not None and parts[-1] != variables.OCCUPATIONS[0]:
                 continue  # one row for a grouped uncertainty
             path = ".".join(parts[:2])
@@ -54,7 +53,7 @@ def rows(loaded: Loaded, shown) -> list[list[str]]:
         out.append([name, "unit_cost", f"unit_costs.{path}", _text(cost), "HK$ per unit a year",
                     *_source(loaded, ("unit_costs", path), shown)])
     for target, spec in data.get("targets", {}).items():
-        out.append([name, "target", f"targets.{target}", _text({k: x for k, x in spec.items() if x is not None}), "",
+        out.append([name, "target", f"targets.{target}", _text({k: x for k, x in spec.items() if x is not None})[1:-1], "",
                     *_source(loaded, ("targets", target), shown)])
     return out
 
@@ -79,8 +78,10 @@ def _text(value) -> str:
         return "not set (model default)"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(", ", ": "))
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
     return str(value)
 
 

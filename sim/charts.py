@@ -14,6 +14,7 @@ only, and this module only when charts are drawn.
 
 from __future__ import annotations
 
+import re
 import textwrap
 import zlib
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ GROUP_STYLES = {"managers_professionals": ("#332288", "-", "o"), "skilled_techni
 
 FLOW_CATEGORIES = (
     ("participation change (incl. retirement)", ("participation_change",), "#CC6677", ""),
-    ("school leavers in, deaths out", ("entry_at_15", "deaths"), "#DDCC77", "//"),
+    ("15-year-olds entering, deaths of workers", ("entry_at_15", "deaths"), "#DDCC77", "//"),
     ("residents' migration and one-way permits", ("resident_net_migration", "one_way_permits"), "#88CCEE", ".."),
     ("talents (net of departures)", ("talent_arrivals", "talent_departures", "talent_naturalisation",
                                      "naturalisation"), "#332288", "xx"),
@@ -137,9 +138,10 @@ def _figure(rows: int = 1, cols: int = 1, height: float = 4.0, width: float = WI
     return fig, axes
 
 
-def _finish(fig, canvas: Canvas, stem: str, title: str, caption: str, year_axes=None) -> Drawn:
-    """Title (the finding), source line, whole-year ticks on `year_axes` (default: all), then save
-    PNG and SVG (text kept as text; no dates, so the same data give the same bytes)."""
+def _finish(fig, canvas: Canvas, stem: str, title: str, caption: str, year_axes=None, note: str = "") -> Drawn:
+    """Title (the finding), a `note` on how to read the chart and the source line under it,
+    whole-year ticks on `year_axes` (default: all), then save PNG and SVG (text kept as text; no
+    dates, so the same data give the same bytes)."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
@@ -147,8 +149,9 @@ def _finish(fig, canvas: Canvas, stem: str, title: str, caption: str, year_axes=
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     width = fig.get_size_inches()[0]
     fig.suptitle(textwrap.fill(title, int(width * 11)), x=0.01, ha="left", fontsize=11, fontweight="bold", color=INK)
-    fig.supxlabel(textwrap.fill("Source: " + canvas.source, int(width * 17)), x=0.01, ha="left", fontsize=6.5,
-                  color=MUTED)
+    foot = textwrap.fill("Source: " + canvas.source, int(width * 17))
+    fig.supxlabel((textwrap.fill(note, int(width * 17)) + "\n" if note else "") + foot, x=0.01, ha="left",
+                  fontsize=6.5, color=MUTED)
     _png(fig, canvas.folder / f"{stem}.png")
     fig.set_layout_engine("none")  # laid out once, by the PNG's draw: the SVG keeps the same layout
     fig.savefig(canvas.folder / f"{stem}.svg", metadata={"Date": None, "Creator": None})
@@ -173,7 +176,7 @@ def _history(ax, first: int, canvas: Canvas) -> None:
     if last is None or last < first:
         return
     ax.axvspan(first - 0.5, last + 0.5, color="#000000", alpha=0.06, lw=0, zorder=0,
-               label=f"history: observed data to {last}")
+               label=f"history: fitted to observed data, to {last}")
     ax.axvline(last + 0.5, color=MUTED, lw=0.6, ls=(0, (2, 2)), zorder=1)
 
 
@@ -185,15 +188,26 @@ def _zero(ax) -> None:
     ax.axhline(0, color=INK, lw=0.8, zorder=1)
 
 
-def _refs(ax, points: dict[int, float], label: str, scale: float = 1e3, marker: str = "D") -> None:
-    """Official figures as labelled markers (each annotated with its value)."""
+def _refs(ax, points: dict[int, float], label: str, scale: float = 1e3, marker: str = "D",
+          below: bool = False) -> None:
+    """Official figures as labelled markers, each annotated with its value (below it, or above)."""
     if not points:
         return
     xs, ys = list(points), [v / scale for v in points.values()]
     ax.scatter(xs, ys, marker=marker, s=30, facecolor=PAPER, edgecolor=INK, lw=1.1, zorder=4, label=label)
     for x, y in zip(xs, ys):
-        ax.annotate(f"{y:,.0f}", (x, y), xytext=(5, -2), textcoords="offset points", fontsize=6.5, color=INK,
-                    va="top")
+        ax.annotate(f"{y:,.0f}", (x, y), xytext=(5, -4 if below else 4), textcoords="offset points", fontsize=6.5,
+                    color=INK, va="top" if below else "bottom")
+
+
+def _horizon(ax, official: dict[int, float]) -> None:
+    """A dotted line at the last year of MP2023's projection: the requirement after it is the
+    model's own extrapolation."""
+    if official:
+        last = max(official)
+        ax.axvline(last, color=MUTED, lw=0.7, ls=":", zorder=1)
+        ax.annotate(f" MP2023 horizon ({last}); later: extrapolated", (last, 0.02), xycoords=("data", "axes fraction"),
+                    fontsize=6.5, color=MUTED, va="bottom")
 
 
 def _line(ax, years, values, style: dict, label: str, lw: float = 1.8, **extra) -> None:
@@ -218,15 +232,16 @@ def labour_force(canvas: Canvas, name: str, years, lf, requirement, observed: di
     ax.plot(years[has_req], requirement[has_req] / 1e3, color=style["color"], lw=1.2, ls=(0, (4, 2)),
             label=f"{name}: requirement")
     ax.fill_between(years[has_req], lf[has_req] / 1e3, requirement[has_req] / 1e3,
-                    where=requirement[has_req] > lf[has_req], color=style["color"], alpha=0.10, lw=0,
-                    label="shortage (requirement above supply)")
+                    where=requirement[has_req] > lf[has_req], facecolor="none", edgecolor=style["color"],
+                    hatch="////", alpha=0.35, lw=0, label="shortage (requirement above supply)")
     if observed:
         ax.scatter(list(observed), np.array(list(observed.values())) / 1e3, s=22, facecolor="none",
-                   edgecolor=INK, lw=1.0, zorder=4, label="observed (C&SD, calibration targets)")
-    _refs(ax, official.get("supply", {}), "MP2023 supply")
+                   edgecolor=INK, lw=1.0, zorder=4, label="observed labour force (reported; calibration targets)")
+    _refs(ax, official.get("supply", {}), "MP2023 supply", below=True)
     _refs(ax, official.get("requirement", {}), "MP2023 requirement", marker="s")
+    _horizon(ax, official.get("requirement", {}))
     _history(ax, int(years[0]), canvas)
-    ax.set(xlabel="year (mid-year)", ylabel=f"labour force excl. FDH ({THOUSANDS})")
+    ax.set(xlabel="year (mid-year)", ylabel=f"labour force ({THOUSANDS})")
     ax.set_title("Labour force excluding foreign domestic helpers, and the requirement")
     _legend_below(ax)
     now = canvas.last_observed if canvas.last_observed in set(years.tolist()) else int(years[0])
@@ -234,26 +249,33 @@ def labour_force(canvas: Canvas, name: str, years, lf, requirement, observed: di
     verb = "falls" if lf[-1] < lf[i] else "rises"
     title = f"Labour force {verb} from {millions(lf[i])} in {now} to {millions(lf[-1])} in {int(years[-1])}"
     return _finish(fig, canvas, "labour_force", title,
-                   "Solid: labour force of the central run; dashed: manpower requirement; circles: observed; "
-                   "white marks: MP2023. Shaded: history (data).")
+                   "Solid: labour force of the central run; dashed: manpower requirement (beyond MP2023's 2028 "
+                   "horizon extrapolated with GDP growth); circles: reported labour force; white marks: MP2023. "
+                   "Shaded: history, fitted to the observed data.")
 
 
-def shortage(canvas: Canvas, name: str, years, values, official: dict[int, float], year: int = 2028) -> Drawn:
-    """Total shortage of the central run (persons; < 0 a surplus) with MP2023's shortage marked."""
+def shortage(canvas: Canvas, name: str, years, values, official: dict[int, float], year: int = 2028,
+             surplus: float = 0.0) -> Drawn:
+    """Total shortage of the central run (persons; < 0 a surplus) with MP2023's shortage marked;
+    `surplus`: the groups' surplus in `year` that the total nets off (persons)."""
     fig, ((ax,),) = _figure()
     years = np.asarray(years)
     shown = np.isfinite(values)
     _line(ax, years[shown], values[shown] / 1e3, scenario_style(name), f"{name}: shortage (central run)")
     _refs(ax, official, "MP2023 shortage")
     _zero(ax)
+    _horizon(ax, official)
     _history(ax, int(years[0]), canvas)
-    ax.set(xlabel="year (mid-year)", ylabel=f"shortage ({THOUSANDS}; < 0 surplus)")
-    ax.set_title("Manpower requirement minus labour force, all occupation groups")
+    ax.set(xlabel="year (mid-year)", ylabel=f"shortage ({THOUSANDS})")
+    ax.set_title("Requirement minus labour force excl. FDH, all occupation groups, net (< 0: surplus)")
     _legend_below(ax)
     title = _shortage_finding(years, values, official, year)
+    if surplus > 0:
+        title += f"; net of a {thousands(surplus)} surplus in some groups"
     return _finish(fig, canvas, "shortage", title,
-                   "Shortage = requirement - supply over all groups (a surplus in one group offsets shortages in "
-                   "others); white diamonds: MP2023.")
+                   "Shortage = requirement - supply over all groups, net: a surplus in one group offsets shortages "
+                   "in others (the groups are in shortage_by_occupation); white diamonds: MP2023; beyond its 2028 "
+                   "horizon the requirement is extrapolated with GDP growth.")
 
 
 def _shortage_finding(years, values, official: dict[int, float], year: int) -> str:
@@ -276,25 +298,32 @@ def shortage_by_occupation(canvas: Canvas, years, groups: dict[str, np.ndarray],
     """Shortage by occupation group (persons; < 0 a surplus), MP2023's published ranges as bars."""
     fig, ((ax,),) = _figure()
     years = np.asarray(years)
-    for group in OCCUPATIONS:
+    for k, group in enumerate(OCCUPATIONS):
         colour, dashes, marker = GROUP_STYLES[group]
         shown = np.isfinite(groups[group])
         _line(ax, years[shown], groups[group][shown] / 1e3, {"color": colour, "linestyle": dashes, "marker": marker},
               LABELS[group], lw=1.5)
         if group in ranges:
             lo, hi, at = ranges[group]
-            ax.errorbar([at + 0.15], [(lo + hi) / 2e3], yerr=[[(hi - lo) / 2e3]], color=colour, capsize=4, lw=2,
-                        fmt="none")
-    ax.errorbar([], [], yerr=[], color=INK, capsize=4, lw=2, fmt="none", label="MP2023 range (2028)")
+            ax.errorbar([at + 0.35 * (k - 1.5)], [(lo + hi) / 2e3], yerr=[[(hi - lo) / 2e3]], color=colour, capsize=3,
+                        lw=3.5, fmt="none", zorder=5)
+    ax.errorbar([], [], yerr=[], color=INK, capsize=3, lw=3.5, fmt="none", label="MP2023 range (2028), by group")
     _zero(ax)
     _history(ax, int(years[0]), canvas)
-    ax.set(xlabel="year (mid-year)", ylabel=f"shortage ({THOUSANDS}; < 0 surplus)")
-    ax.set_title("Shortage by occupation group")
+    ax.set(xlabel="year (mid-year)", ylabel=f"shortage ({THOUSANDS})")
+    ax.set_title("Shortage by occupation group (< 0: surplus)")
     _legend_below(ax, 3)
     at = {int(y): i for i, y in enumerate(years)}
     year = year if year in at else int(years[-1])
-    worst = max(OCCUPATIONS, key=lambda g: groups[g][at[year]])
-    title = f"{LABELS[worst].capitalize()} has the largest {year} shortage: {thousands(groups[worst][at[year]])}"
+    ranked = sorted(OCCUPATIONS, key=lambda g: -groups[g][at[year]])
+    first, second = (groups[g][at[year]] for g in ranked[:2])
+    title = (f"{LABELS[ranked[0]].capitalize()} has the largest {year} shortage: {thousands(first)}"
+             if first > 1.1 * second else
+             f"{LABELS[ranked[0]]} and {LABELS[ranked[1]].lower()} have the largest {year} shortages: "
+             f"{thousands(first)} and {thousands(second)}")
+    surplus = [g for g in OCCUPATIONS if groups[g][at[year]] < 0]
+    if surplus:
+        title += f"; {LABELS[surplus[0]].lower()} in surplus ({thousands(-groups[surplus[0]][at[year]])})"
     return _finish(fig, canvas, "shortage_by_occupation", title,
                    "Lines: the central run by group; bars: MP2023's published 2028 ranges.")
 
@@ -351,15 +380,13 @@ def targets(canvas: Canvas, rows: list[dict]) -> Drawn:
         ax.bar(x, value, color=colours, hatch=["" if r["met"] else "//" for r in mine], edgecolor="white", width=0.7)
         for bound in {b for r in mine for b in r["bounds"]}:
             ax.axhline(bound / 1e3, color=INK, lw=1, ls=(0, (4, 2)))
-            ax.annotate(f"target {bound:,.0f}", (0.0, bound / 1e3), xycoords=("axes fraction", "data"), xytext=(2, 2),
-                        textcoords="offset points", fontsize=6.5)
         for xi, vi, r in zip(x, value, mine):
             if "probability" in r:
-                ax.annotate(f"{r['probability']:.0%}", (xi, vi), xytext=(0, 2), textcoords="offset points",
-                            ha="center", fontsize=6.5)
+                ax.annotate(f"{r['probability']:.0%}" if r.get("uncertain", True) else "fixed", (xi, vi / 2),
+                            ha="center", va="center", fontsize=6.5, color=PAPER, fontweight="bold")
         ax.set_xticks(x, [str(v) for v in x])
-        ax.set_title(kpi.replace("_", " "))
-        ax.set(xlabel="year", ylabel=f"value ({THOUSANDS} or places)")
+        ax.set_title(f"{kpi.replace('_', ' ')}\ntarget {_bound_text(mine[0]['target'])}", fontsize=8)
+        ax.set(xlabel="year", ylabel=f"value ({THOUSANDS} or places)" if ax is axes[0][0] else "")
         if not all(r["met"] for r in mine):
             missed.append(kpi.replace("_", " "))
     drawn = "probability" in rows[0]
@@ -371,7 +398,16 @@ def targets(canvas: Canvas, rows: list[dict]) -> Drawn:
         title = f"All {len(names)} targets met in every year tracked"
     return _finish(fig, canvas, "targets", title,
                    "Bars: the central run's value (solid blue meets the target, hatched orange misses it); dashed: "
-                   "the target" + ("; % above a bar: share of draws meeting it." if drawn else "."), year_axes=[])
+                   "the target" + ("; % in a bar: share of the draws meeting it (fixed: the same in every draw, set by "
+                                   "a lever or the data)." if drawn else "."), year_axes=[],
+                   note="% in a bar: share of the draws meeting the target; fixed: the same in every draw" if drawn
+                   else "")
+
+
+def _bound_text(target: str) -> str:
+    """`>= 35000` -> `≥ 35,000`; `35000..50000` -> `35,000 to 50,000`."""
+    text = re.sub(r"\d+(\.\d+)?", lambda m: f"{float(m.group()):,.10g}", target)
+    return text.replace(">=", "≥").replace("<=", "≤").replace("..", " to ")
 
 
 def fan(canvas: Canvas, name: str, metric: str, years, central, q, draws: int, label: str,
@@ -412,16 +448,20 @@ def compare_lines(canvas: Canvas, years, series: dict[str, dict[str, np.ndarray]
     fig, axes = _figure(1, 2, height=4.2, width=10)
     styles = scenario_styles(list(series))
     years = np.asarray(years)
-    for ax, metric, label in ((axes[0][0], "labour_force", f"labour force excl. FDH ({THOUSANDS})"),
-                              (axes[0][1], "shortage", f"shortage ({THOUSANDS}; < 0 surplus)")):
+    for ax, metric, label in ((axes[0][0], "labour_force", f"labour force ({THOUSANDS})"),
+                              (axes[0][1], "shortage", f"shortage ({THOUSANDS})")):
+        last = canvas.last_observed if canvas.last_observed is not None else int(years[0])
+        past = years <= last
+        shared = series[base][metric]
+        ax.plot(years[past], shared[past] / 1e3, color=INK, lw=1.2, label="history (every scenario)")
         for name, values in series.items():
-            shown = np.isfinite(values[metric])
+            shown = np.isfinite(values[metric]) & (years >= last)  # from the last observed year on
             _line(ax, years[shown], values[metric][shown] / 1e3, styles[name], name, lw=1.5)
         _history(ax, int(years[0]), canvas)
         ax.set(xlabel="year (mid-year)", ylabel=label)
     _zero(axes[0][1])
-    axes[0][0].set_title("Labour force by scenario")
-    axes[0][1].set_title("Shortage by scenario")
+    axes[0][0].set_title("Labour force excl. FDH by scenario")
+    axes[0][1].set_title("Shortage by scenario (< 0: surplus)")
     _legend_below(axes[0][0], min(4, len(series) + 1))
     at = int(np.searchsorted(years, year))
     best = min(series, key=lambda n: series[n]["shortage"][at])
@@ -507,8 +547,9 @@ def waterfall(canvas: Canvas, name: str, base: str, year: int, levers: list[str]
     ax.set_title(f"{name} against {base}, {year}: Shapley share of each lever")
     ax.grid(axis="y", visible=False)
     k = int(np.argmin(parts)) if len(parts) else 0
-    title = (f"{name}: {labels[k]} closes most of the {year} gap ({thousands(-parts[k] * 1e3)} of "
-             f"{thousands(-total)})" if len(parts) and parts[k] < 0 and total < 0 else
+    title = (f"{name}: {labels[k]} is the largest single part of the change in the {year} shortage against {base} "
+             f"({thousands(-parts[k] * 1e3)} of {thousands(-total)}, {parts[k] * 1e3 / total:.0%})"
+             if len(parts) and parts[k] < 0 and total < 0 else
              f"{name} changes the {year} shortage by {total:+,.0f} against {base}")
     return _finish(fig, canvas, f"attribution_{name}", title,
                    "Bars: each lever's exact Shapley share of the change in the shortage; they add up to the total.",
@@ -532,20 +573,21 @@ def cost_effectiveness(canvas: Canvas, rows: list[dict], year: int) -> Drawn:
     _zero(ax)
     ax.axvline(0, color=INK, lw=0.8)
     ax.margins(x=0.35, y=0.2)
+    if all(r["closed"] >= 0 for r in rows):
+        ax.set_xlim(left=0)
     ax.set(xlabel=f"shortage closed in {year} ({THOUSANDS})", ylabel=f"cost of the measure in {year} (HK$ million)")
-    ax.set_title("Cost against shortage closed, each costed lever (< 0 cost: a revenue)")
-    useful = [r for r in rows if r["closed"] > 0 and np.isfinite(r["per_person"])]
-    if useful:
-        best = min(useful, key=lambda r: r["per_person"])
-        lever = best["lever"].removeprefix("levers.")
-        title = (f"Cheapest per person closed in {year}: {lever} ({best['scenario']}), HK${best['per_person']:,.0f} "
-                 "a person" if best["per_person"] >= 0 else
-                 f"{lever} ({best['scenario']}) closes {thousands(best['closed'])} of the {year} shortage and brings "
-                 f"in HK${-best['per_person']:,.0f} a person closed (levy revenue)")
+    ax.set_title("Cost a year against shortage closed, costed levers only (< 0: a revenue, the imported workers' "
+                 "levy)", fontsize=8)
+    spending = [r for r in rows if r["closed"] > 0 and np.isfinite(r["per_person"]) and r["per_person"] >= 0]
+    if spending:
+        best = min(spending, key=lambda r: r["per_person"])
+        title = (f"Cheapest costed lever per person closed in {year}: {best['lever'].removeprefix('levers.')} "
+                 f"({best['scenario']}), HK${best['per_person']:,.0f} a year a person")
     else:
-        title = f"No costed lever closes any of the {year} shortage"
+        title = f"No costed lever with a cost closes any of the {year} shortage"
     return _finish(fig, canvas, "cost_effectiveness", title,
-                   "Points: costed levers (unit_costs of the scenario file); uncosted levers are not shown.",
+                   "Points: levers with a unit cost in the scenario file (HK$ a year; the ERB place cost is an "
+                   "assumption, see the assumptions); levers without one (participation) are not shown, not free.",
                    year_axes=[])
 
 
@@ -565,7 +607,8 @@ def _short(path: str) -> str:
     return path.removeprefix("levers.").removeprefix("uncertainties.").replace(".value", "")
 
 
-def sweep_outcomes(canvas: Canvas, name: str, base: str, outcomes: list[tuple[str, np.ndarray, str]]) -> Drawn:
+def sweep_outcomes(canvas: Canvas, name: str, base: str, outcomes: list[tuple[str, np.ndarray, str]],
+                   draws: bool = False) -> Drawn:
     """A histogram of each outcome over the runs (its unit scaled), the median marked."""
     cols = min(3, len(outcomes))
     rows = (len(outcomes) + cols - 1) // cols
@@ -586,9 +629,11 @@ def sweep_outcomes(canvas: Canvas, name: str, base: str, outcomes: list[tuple[st
     div, label = _scaled(unit)
     lo, mid, hi = np.percentile(values, (5, 50, 95)) / div
     title = (f"{column}: median {mid:,.0f} {label.split(' (')[0]} over {runs:,} runs of {name} "
-             f"(90% between {lo:,.0f} and {hi:,.0f})")
+             f"(90% of runs between {lo:,.0f} and {hi:,.0f})")
+    what = ("draws of the uncertainties: a forecast distribution" if draws else
+            "a design spread evenly over the varied ranges: not a forecast distribution")
     return _finish(fig, canvas, "sweep_outcomes", title,
-                   "Histograms: each outcome over the sweep's runs; dashed: the median.", year_axes=[])
+                   f"Histograms: each outcome over the sweep's runs ({what}); dashed: the median.", year_axes=[])
 
 
 def sensitivity(canvas: Canvas, rows: list[dict], inputs: list[str]) -> Drawn:
@@ -614,21 +659,23 @@ def sensitivity(canvas: Canvas, rows: list[dict], inputs: list[str]) -> Drawn:
         ax.xaxis.set_tick_params(labelbottom=True)
         ax.grid(axis="y", visible=False)
     axes[0, 0].legend(loc="lower right")
-    first = [r for r in rows if r["outcome"] == outcomes[0] and np.isfinite(r["first"][0])]
-    top = max(first, key=lambda r: r["first"][0]) if first else None
-    title = (f"{_short(top['input'])} drives "
-             f"{top['first'][0]:.0%} of the variance of {outcomes[0]}" if top else
-             f"Sensitivity of {outcomes[0]}")
+    total = [r for r in rows if r["outcome"] == outcomes[0] and np.isfinite(r["total"][0])]
+    top = max(total, key=lambda r: r["total"][0]) if total else None
+    title = (f"{_short(top['input'])} accounts for {min(max(top['total'][0], 0), 1):.0%} of the variance of "
+             f"{outcomes[0]} (total-order index, 95% interval {max(top['total'][1], 0):.0%} to "
+             f"{min(top['total'][2], 1):.0%})" if top else f"Sensitivity of {outcomes[0]}")
     return _finish(fig, canvas, "sensitivity", title,
                    "Bars: Sobol' indices (first order: the input alone; total: with its interactions); whiskers: "
-                   "95% bootstrap intervals.", year_axes=[])
+                   "95% bootstrap intervals. With few samples the estimates are noisy (a first-order index can "
+                   "exceed the total, or fall below 0): read the intervals.", year_axes=[])
 
 
 def frontier(canvas: Canvas, base: str, year: int, cost, short, gap: float, shares: list[float],
-             reached: dict[float, float], shown: int = 20_000) -> Drawn:
+             reached: dict[float, float], misses: dict[float, list[str]] | None = None, shown: int = 20_000) -> Drawn:
     """Every run's cumulative cost (HK$) against its shortage in `year` (persons; a sample of
     `shown` runs), the Pareto front, and the shortage left by closing each share of the base's gap.
-    `reached`: share -> the cheapest cost reaching it (NaN where no run does)."""
+    `reached`: share -> the cheapest cost reaching it (NaN where no run does); `misses`: share ->
+    the base's targets that cheapest run does not meet."""
     from sim import frontier as front
 
     fig, ((ax,),) = _figure(height=4.4)
@@ -652,8 +699,15 @@ def frontier(canvas: Canvas, base: str, year: int, cost, short, gap: float, shar
         s = max(met)
         cheapest = reached[s] / 1e6
         title = (f"Closing {s:.0%} of the {year} gap costs at least HK${cheapest:,.0f} million to {year}" if cheapest >= 0
-                 else f"Closing {s:.0%} of the {year} gap can bring a net revenue of HK${-cheapest:,.0f} million to "
-                      f"{year} (levies)")
+                 else f"Closing {s:.0%} of the {year} gap can bring in HK${-cheapest:,.0f} million net to {year} "
+                      "(levies)")
+        missed = (misses or {}).get(s)
+        if missed:
+            title += (f"; that mix misses the {' and '.join(m.replace('_', ' ') for m in missed)} "
+                      f"target{'s' if len(missed) > 1 else ''}")
+        beyond = [x for x in shares if x > s]
+        if beyond:
+            title += f"; no run closes {min(beyond):.0%}"
     else:
         title = f"No run closes {min(shares):.0%} of the {year} gap"
     return _finish(fig, canvas, f"frontier_{year}", title,
@@ -700,7 +754,7 @@ def calibration_fit(residuals: list[dict], backtest: list[dict], years: np.ndarr
     if chosen:
         ax.plot([r["year"] for r in chosen], [r["projected"] / 1e3 for r in chosen], color="#0072B2",
                 marker="^", ls="--", lw=1.2, label="back-test projection")
-    ax.set(xlabel="year (mid-year)", ylabel=f"labour force excl. FDH ({THOUSANDS})")
+    ax.set(xlabel="year (mid-year)", ylabel=f"labour force ({THOUSANDS})")
     ax.set_title("Labour force: fitted against observed")
     ax.legend(fontsize=8)
     worst = max(lf, key=lambda r: abs(r["observed"] - _near(years, labour, r["year"])))

@@ -24,7 +24,8 @@ h1{font-size:1.6rem;line-height:1.25;margin:.5rem 0 1rem}
 h2{font-size:1.2rem;margin:2rem 0 .5rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 p{margin:.5rem 0;overflow-wrap:anywhere}
 .headline{font-size:1.05rem;background:#f4f6f8;border-left:4px solid #0072B2;padding:.6rem .9rem}
-code{font:.9em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere;word-break:break-word}
+code{font:.9em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:break-word}
+td code{white-space:nowrap}
 .scroll{overflow-x:auto;max-width:100%;margin:.5rem 0 1rem}
 table{border-collapse:collapse;font-size:.9rem}
 caption{text-align:left;color:#555;font-size:.85rem;padding:.2rem 0}

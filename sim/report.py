@@ -306,7 +306,7 @@ def _run(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple]]
 
     shown = sorted({y for y in (now, *KEY_YEARS, end) if y in at})
     blocks: list[tuple] = [("h1", f"Scenario `{name}`"), ("p", str(info.get("resolved_scenario", {}).get(
-        "description", ""))), ("headline", _run_headline(name, m, at, now, end, year, q, info, kpis, official))]
+        "description", ""))), ("headline", _run_headline(name, m, at, now, end, year, q, info, kpis, official, groups))]
     capped = float(info.get("migration_capped_persons") or 0.0)
     if capped > 0.5:
         blocks.append(("p", f"**Capped:** {capped:,.0f} persons of the emigration the scenario asks for could not "
@@ -322,7 +322,8 @@ def _run(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple]]
     drawn = []
     if canvas is not None:
         drawn = [_later(charts.labour_force, canvas, name, years, m["labour_force"], m["requirement"], observed, official),
-                 _later(charts.shortage, canvas, name, years, m["shortage"], official.get("shortage", {}), year),
+                 _later(charts.shortage, canvas, name, years, m["shortage"], official.get("shortage", {}), year,
+                        -sum(min(v[at[year]], 0.0) for v in groups.values())),
                  _later(charts.shortage_by_occupation, canvas, years, groups, ranges, year),
                  _later(charts.labour_force_flows, canvas, years[1:], {k: v[1:] for k, v in flows.items() if k != "net"},
                                            flows["net"][1:])]
@@ -331,9 +332,9 @@ def _run(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple]]
         if q:
             draws = int(info.get("draws") or 0)
             drawn += [_later(charts.fan, canvas, name, "labour_force", years, m["labour_force"], q["labour_force"], draws,
-                                 f"labour force excl. FDH ({charts.THOUSANDS})", official.get("supply", {}), year),
+                                 f"labour force ({charts.THOUSANDS})", official.get("supply", {}), year),
                       _later(charts.fan, canvas, name, "shortage", years, m["shortage"], q["shortage"], draws,
-                                 f"shortage ({charts.THOUSANDS}; < 0 surplus)", official.get("shortage", {}), year)]
+                                 f"shortage ({charts.THOUSANDS})", official.get("shortage", {}), year)]
     blocks += _chart_blocks(_draw(drawn, pool))
     blocks += [("h2", f"Shortage by occupation group, {year}"), ("table", ["group", "shortage", "MP2023 range"], [
         [LABELS[g], _n(groups[g][at[year]]), f"{_n(ranges[g][0])} to {_n(ranges[g][1])}" if g in ranges else ""]
@@ -368,7 +369,17 @@ def _run(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple]]
     return f"Scenario {name}: labour supply and shortage", blocks
 
 
-def _run_headline(name, m, at, now, end, year, q, info, kpis, official) -> str:
+def _net_note(groups: dict[str, np.ndarray], i: int) -> str:
+    """Where a group is in surplus, the total shortage is net of it: say so, with the groups short."""
+    surplus = {g: -v[i] for g, v in groups.items() if v[i] < 0}
+    if not surplus:
+        return ""
+    short = sum(v[i] for v in groups.values() if v[i] > 0)
+    return (f" That total is net: the groups short lack {_n(short)} persons, while "
+            + " and ".join(f"{LABELS[g].lower()} have a surplus of {_n(v)}" for g, v in surplus.items()) + ".")
+
+
+def _run_headline(name, m, at, now, end, year, q, info, kpis, official, groups) -> str:
     lf_now, lf_end = m["labour_force"][at[now]], m["labour_force"][at[end]]
     text = (f"In `{name}` the local labour force (excluding foreign domestic helpers) is {_n(lf_now)} in {now} and "
             f"{_n(lf_end)} in {end} ({(lf_end / lf_now - 1):+.1%}). The {year} shortage is "
@@ -380,6 +391,7 @@ def _run_headline(name, m, at, now, end, year, q, info, kpis, official) -> str:
         text += " (one central run; `--draws N` gives its range)"
     mp = official.get("shortage", {}).get(year)
     text += f", against MP2023's about {_n(mp)}." if mp else "."
+    text += _net_note(groups, at[year])
     if kpis:
         names = list(dict.fromkeys(r["kpi"] for r in kpis))
         met = [k for k in names if all(r["met"] for r in kpis if r["kpi"] == k)]
@@ -520,9 +532,12 @@ def _compare_headline(base, others, series, at, year, spread, draws) -> str:
                 f"({_n(mine)} against {_n(theirs)}; labour force {_n(series[n]['labour_force'][at[year]])})")
         band = spread.get(n, {}).get(year)
         if band is not None:
-            text += (f"; over {draws:,} paired draws the change lies between {_n(band[0])} and {_n(band[1])} "
-                     f"(5th-95th percentile) and is below the base's in {band[2]:.0%} of them")
-        texts.append(text + ".")
+            low, high = sorted(abs(b) for b in band[:2]) if band[0] * band[1] > 0 else band[:2]
+            what = "reduction" if change < 0 and band[1] < 0 else "increase" if band[0] > 0 else "change"
+            text += (f"; over {draws:,} paired draws the {what} lies between {_n(low)} and {_n(high)} "
+                     f"(5th-95th percentile) and the shortage is below the base's in {band[2]:.0%} of them")
+        groups = {g: series[n][f"shortage_{g}"] for g in OCCUPATIONS}
+        texts.append(text + "." + _net_note(groups, at[year]))
     return " ".join(texts)
 
 
@@ -571,8 +586,8 @@ def _sweep(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple
     if canvas is not None:
         results = _parquet_columns(folder)
         if outcomes is not None and len(outcomes):
-            drawn.append(_later(charts.sweep_outcomes, canvas, name, base, [(r["outcome"], results(r["outcome"]), r["unit"])
-                                                                    for r in outcomes.dicts()]))
+            drawn.append(_later(charts.sweep_outcomes, canvas, name, base,
+                                [(r["outcome"], results(r["outcome"]), r["unit"]) for r in outcomes.dicts()], draws))
         if targets is not None and len(targets):
             drawn.append(_later(charts.sweep_targets, canvas, [{"target": r["target"], "years": r["years"],
                                                        "share": float(r["share_met"])} for r in targets.dicts()], draws))
@@ -590,8 +605,10 @@ def _sweep(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple
                     continue
                 shares = [float(s) for s in mine.text("share_closed")]
                 reached = {float(s): _float(c) for s, c in zip(mine.text("share_closed"), mine.text("cumulative_cost_hkd"))}
+                misses = {float(r["share_closed"]): [c.removeprefix("met.") for c in r if c.startswith("met.")
+                                                     and r[c] == "false"] for r in mine.dicts()}
                 drawn.append(_later(charts.frontier, canvas, base, int(year), results(f"cumulative_cost[{year}]"),
-                                             results(f"shortage[{year}]"), gap, shares, reached))
+                                    results(f"shortage[{year}]"), gap, shares, reached, misses))
     blocks += _chart_blocks(_draw(drawn, pool))
     if outcomes is not None:
         blocks += [("h2", "Outcomes"), ("table", ["outcome", "unit", "mean", "5%", "50%", "95%"],
