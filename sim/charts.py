@@ -462,7 +462,7 @@ def compare_lines(canvas: Canvas, years, series: dict[str, dict[str, np.ndarray]
     _zero(axes[0][1])
     axes[0][0].set_title("Labour force excl. FDH by scenario")
     axes[0][1].set_title("Shortage by scenario (< 0: surplus)")
-    _legend_below(axes[0][0], min(4, len(series) + 1))
+    axes[0][1].legend(*axes[0][0].get_legend_handles_labels(), loc="upper left")  # the shortage starts low
     at = int(np.searchsorted(years, year))
     best = min(series, key=lambda n: series[n]["shortage"][at])
     title = (f"{best} has the lowest {year} shortage: {thousands(series[best]['shortage'][at])}"
