@@ -114,7 +114,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 _CODE = re.compile(r"`([^`]+)`")
 _BOLD = re.compile(r"\*\*([^*]+)\*\*")
-_NUMBER = re.compile(r"^[-+−]?[\d,]*\.?\d+%?$|^[-+]?HK\$[\d,.]+$|^$")
+_NUMBER = re.compile(r"^[-+−]?[\d,]*\.?\d+%?$|^[-+]?HK\$[\d,.]+$|^$|^-?[\d,]+ to -?[\d,]+$")
 
 
 def inline(text: str) -> str:
