@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import document, tables
-from sim.errors import InputError
+from sim.errors import InputError, quote
 from sim.export import write_text
 from sim.occupation import LABELS, OCCUPATIONS
 
@@ -81,7 +81,11 @@ def rebuild(folder: Path, charts: bool = True) -> list[str]:
         except OSError as exc:
             raise InputError(folder, f"cannot write into the folder ({exc.strerror})") from None
         try:
-            drawn = write(folder, temp, charts)
+            try:
+                drawn = write(folder, temp, charts)
+            except (KeyError, ValueError, IndexError, TypeError, StopIteration) as exc:  # tables edited by hand
+                raise InputError(folder, f"its tables are not as simulate wrote them ({type(exc).__name__}: "
+                                 f"{quote(str(exc))}); rerun the command that wrote the folder") from None
             listed = [str(f) for f in info.get("files", [])]
             stale = [f for f in listed if f not in drawn and (f in FILES or f.endswith((".png", ".svg")))]
             names = sorted({*listed, *drawn, "manifest.json"} - set(stale))
@@ -287,7 +291,7 @@ def _bound(text: str) -> list[float]:
 def _run(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple]]:
     from sim import charts
 
-    yearly = tables.read(folder, "yearly.csv")
+    yearly = tables.need(folder, "yearly.csv", ("year", "labour_force", "requirement", "shortage", "population"))
     name = str(info.get("scenario", folder.name))
     years = yearly.num("year").astype(int)
     at = {int(y): i for i, y in enumerate(years)}
@@ -299,9 +303,9 @@ def _run(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple]]
          for metric in ("labour_force", "shortage")} if bands is not None else {}
     kpis = _kpi_rows(tables.read(folder, "kpis.csv"))
     observed, official, ranges, _ = _references(folder)
-    occupations = tables.read(folder, "occupations.csv")
+    occupations = tables.need(folder, "occupations.csv", ("year", "occupation", "shortage"))
     groups = {g: occupations.where(occupation=g).num("shortage") for g in OCCUPATIONS}
-    flows = _flows(tables.read(folder, "ledger.csv"), years)
+    flows = _flows(tables.need(folder, "ledger.csv", ("year", "stock", "item", "value")), years)
     year = 2028 if 2028 in at else end
 
     shown = sorted({y for y in (now, *KEY_YEARS, end) if y in at})
@@ -437,7 +441,7 @@ def _flows(ledger, years) -> dict[str, np.ndarray]:
 def _compare(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple]]:
     from sim import charts
 
-    table = tables.read(folder, "compare.csv")
+    table = tables.need(folder, "compare.csv", ("scenario", "year", "metric", "value"))
     base = str(info["base"])
     names = list(dict.fromkeys(table.text("scenario")))
     others = [n for n in names if n != base]
@@ -449,7 +453,7 @@ def _compare(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tup
                   for metric in ("labour_force", "requirement", "shortage", "cost", *(f"shortage_{g}" for g in OCCUPATIONS))}
               for n in names}
     ahead = years > last
-    attribution = tables.read(folder, "attribution.csv")
+    attribution = tables.need(folder, "attribution.csv", ("scenario", "year", "lever", "contribution"))
     bands = tables.read(folder, "compare_bands.csv")
     costs = tables.read(folder, "cost_effectiveness.csv")
     draws = int(info.get("draws") or 0)
@@ -565,7 +569,8 @@ def _sweep(folder: Path, info: dict, canvas, pool=None) -> tuple[str, list[tuple
     targets = tables.read(folder, "targets.csv")
     sens = tables.read(folder, "sensitivity.csv")
     front = tables.read(folder, "frontier.csv")
-    units = {r["column"]: r["unit"] for r in tables.read(folder, "columns.csv").dicts() if r["file"] == "results.parquet"}
+    units = {r["column"]: r["unit"] for r in tables.need(folder, "columns.csv", ("file", "column", "unit")).dicts()
+             if r["file"] == "results.parquet"}
     runs = int(info.get("runs", 0))
     varied = [c for c in units if c.startswith(("levers.", "uncertainties.", "fitted."))]
     first = outcomes.dicts()[0] if outcomes is not None and len(outcomes) else None

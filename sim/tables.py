@@ -14,15 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.errors import InputError
+from sim.errors import InputError, quote
 
 
 class Table:
     """A CSV table: a header and rows of text."""
 
-    def __init__(self, header: list[str], rows: list[list[str]]) -> None:
+    def __init__(self, header: list[str], rows: list[list[str]], path: Path | None = None) -> None:
         self.header = header
         self.rows = rows
+        self.path = path
         self._at = {name: k for k, name in enumerate(header)}
 
     def __len__(self) -> int:
@@ -33,25 +34,42 @@ class Table:
 
     def text(self, name: str) -> list[str]:
         k = self._at[name]
-        return [r[k] for r in self.rows]
+        return [r[k] if k < len(r) else "" for r in self.rows]
 
     def num(self, name: str) -> np.ndarray:
-        """A column as floats (NaN where empty)."""
-        return np.array([float(v) if v != "" else np.nan for v in self.text(name)])
+        """A column as floats (NaN where empty); InputError naming the line of a cell that is no number."""
+        values = self.text(name)
+        try:
+            return np.array([float(v) if v != "" else np.nan for v in values])
+        except ValueError:
+            line = next(k for k, v in enumerate(values) if v != "" and not _is_float(v))
+            raise InputError(self.path or "table", f"column {name}: {quote(values[line])} is not a number",
+                             line=self.rows_line(line)) from None
+
+    def rows_line(self, k: int) -> int:
+        return k + 2  # the header is line 1
 
     def where(self, **equal: str) -> Table:
         """The rows whose columns equal the given texts."""
         keys = [(self._at[k], str(v)) for k, v in equal.items()]
-        return Table(self.header, [r for r in self.rows if all(r[k] == v for k, v in keys)])
+        return Table(self.header, [r for r in self.rows if all(k < len(r) and r[k] == v for k, v in keys)], self.path)
 
     def dicts(self) -> list[dict[str, str]]:
         return [dict(zip(self.header, r)) for r in self.rows]
 
 
-def parse(text: str) -> Table:
+def parse(text: str, path: Path | None = None) -> Table:
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
-    return Table(header, [row for row in reader if row])
+    return Table(header, [row for row in reader if row], path)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read(folder: Path, name: str) -> Table | None:
@@ -60,9 +78,23 @@ def read(folder: Path, name: str) -> Table | None:
     if not path.is_file():
         return None
     try:
-        return parse(path.read_text(encoding="utf-8"))
+        return parse(path.read_text(encoding="utf-8"), path)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(path, f"cannot be read as a CSV table ({exc})") from None
+
+
+def need(folder: Path, name: str, columns: tuple[str, ...]) -> Table:
+    """`folder`/`name`, which the report cannot do without, with at least `columns`; InputError
+    naming the file and what is missing otherwise."""
+    table = read(folder, name)
+    if table is None:
+        raise InputError(Path(folder) / name, "missing: the report is drawn from the tables the run wrote; rerun "
+                         "the command that wrote the folder")
+    absent = [c for c in columns if not table.has(c)]
+    if absent:
+        raise InputError(table.path, f"has no column {', '.join(absent)}; expected at least {', '.join(columns)}",
+                         line=1)
+    return table
 
 
 def manifest(folder: Path) -> dict:

@@ -311,3 +311,26 @@ def test_every_report_has_its_sections(folders, kind):
         assert f"<h2>{section}</h2>" in page, (kind, section)
     assert re.search(r"<code>[0-9a-f]{64}</code>", page)  # an input's sha256
     assert "LWB Report on 2023 Manpower Projection" in page  # a reference's source
+
+
+@pytest.mark.parametrize("edit,where", [
+    (lambda out: (out / "yearly.csv").unlink(), "yearly.csv: missing"),
+    (lambda out: (out / "occupations.csv").write_text("year,labour_force\nx,y\n"),
+     "occupations.csv:1: has no column occupation, shortage"),
+    (lambda out: (out / "yearly.csv").write_text((out / "yearly.csv").read_text().replace("\n2018,", "\n2018,abc", 1)),
+     "yearly.csv:3: column labour_force: 'abc"),
+    (lambda out: (out / "ledger.csv").write_text("year,stock,item,value\n"), "its tables are not as simulate wrote them"),
+], ids=["missing", "columns", "number", "empty-ledger"])
+def test_report_of_a_damaged_folder_is_bad_input(folders, tmp_path, edit, where):
+    """A folder whose tables were removed or edited gets exit 2 and one line naming the file (and line), and
+    its previous report stays as it was."""
+    out = tmp_path / "o"
+    shutil.copytree(folders["run"], out)
+    before = (out / "report.html").read_bytes()
+    edit(out)
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 2, result.output
+    assert where in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert (out / "report.html").read_bytes() == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
