@@ -44,10 +44,7 @@ class Table:
         except ValueError:
             line = next(k for k, v in enumerate(values) if v != "" and not _is_float(v))
             raise InputError(self.path or "table", f"column {name}: {quote(values[line])} is not a number",
-                             line=self.rows_line(line)) from None
-
-    def rows_line(self, k: int) -> int:
-        return k + 2  # the header is line 1
+                             line=line + 2) from None  # the header is line 1
 
     def where(self, **equal: str) -> Table:
         """The rows whose columns equal the given texts."""
